@@ -1,0 +1,269 @@
+"""Reading a strategy file: JSON, YAML or TOML, then the environment on top.
+
+Precedence, lowest first: the file, then a ``.env`` file in the working directory, then
+the process environment. ``BITHUMB_API_KEY``, ``BITHUMB_API_SECRET`` and
+``OPENAI_API_KEY`` set the secrets; ``BITHUMB_TRADER__SECTION__FIELD`` sets any field;
+``${VAR}`` inside a string value is replaced from the same merged environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from ..errors import ConfigError
+from .models import StrategyConfig
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+OVERRIDE_PREFIX = "BITHUMB_TRADER__"
+SECRET_VARIABLES = {
+    "BITHUMB_API_KEY": ("api", "api_key"),
+    "BITHUMB_API_SECRET": ("api", "api_secret"),
+    "OPENAI_API_KEY": ("llm", "api_key"),
+}
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_SECRET_WORDS = ("key", "secret", "password", "token", "url")
+SUFFIXES = (".json", ".yaml", ".yml", ".toml")
+
+
+def load_config(
+    path: str | Path,
+    *,
+    environ: Mapping[str, str] | None = None,
+    dotenv: str | Path | None = ".env",
+) -> StrategyConfig:
+    """Load and validate one strategy file.
+
+    Args:
+        path: the file; its suffix picks the parser.
+        environ: the environment to read (defaults to ``os.environ``).
+        dotenv: a ``.env`` file to read under the environment; ``None`` to skip.
+
+    Raises:
+        ConfigError: naming the file, the field path and what was expected.
+    """
+    source = Path(path)
+    data = read_mapping(source)
+    env = merged_environment(environ, dotenv)
+    return config_from_mapping(data, source=source, environ=env)
+
+
+def merged_environment(
+    environ: Mapping[str, str] | None = None, dotenv: str | Path | None = ".env"
+) -> dict[str, str]:
+    """The ``.env`` file's variables overlaid by the real environment."""
+    merged = read_dotenv(Path(dotenv)) if dotenv is not None else {}
+    merged.update(os.environ if environ is None else environ)
+    return merged
+
+
+def config_from_mapping(
+    data: Mapping[str, Any], *, source: Path, environ: Mapping[str, str]
+) -> StrategyConfig:
+    """Validate already-parsed file contents with the environment applied."""
+    where: dict[tuple[str, ...], str] = {}
+    tree = _substitute(dict(data), environ, source, ())
+    _apply_overrides(tree, environ, where)
+    try:
+        config = StrategyConfig.model_validate(tree)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, source, where)) from None
+    return _with_instructions(config, source)
+
+
+def read_mapping(source: Path) -> dict[str, Any]:
+    """Parse a JSON, YAML or TOML file into a dict, with exact decimals."""
+    suffix = source.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise ConfigError(
+            f"{source}: unknown file type {suffix or '(none)'!r}; use .json, .yaml, .yml or .toml"
+        )
+    try:
+        text = source.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{source}: not UTF-8 text") from None
+    try:
+        data = _parse(text, suffix)
+    except (json.JSONDecodeError, yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{source}: syntax error: {_one_line(exc)}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping of sections at the top level")
+    converted = _floats_to_decimals(data)
+    assert isinstance(converted, dict)
+    return converted
+
+
+def _parse(text: str, suffix: str) -> object:
+    if suffix == ".json":
+        return json.loads(text, parse_float=Decimal)
+    if suffix == ".toml":
+        return tomllib.loads(text, parse_float=Decimal)
+    return yaml.safe_load(text) or {}
+
+
+def _floats_to_decimals(value: object) -> object:
+    # YAML has no decimal hook; repr() is the shortest string that round-trips the float,
+    # so 0.1 in the file becomes Decimal("0.1"), not 0.1000000000000000055...
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {key: _floats_to_decimals(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_floats_to_decimals(item) for item in value]
+    return value
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """``KEY=VALUE`` lines of a ``.env`` file; comments, blanks and ``export`` allowed."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return {}
+    values: dict[str, str] = {}
+    for line in lines:
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#") or "=" not in stripped:
+            continue
+        key, _, value = stripped.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def _substitute(
+    value: Any, environ: Mapping[str, str], source: Path, path: tuple[str, ...]
+) -> Any:
+    if isinstance(value, str):
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in environ:
+                field = ".".join(path) or "(top)"
+                raise ConfigError(f"{source}: {field}: environment variable {name} is not set")
+            return environ[name]
+
+        return _PLACEHOLDER.sub(replace, value)
+    if isinstance(value, dict):
+        return {k: _substitute(v, environ, source, (*path, str(k))) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, environ, source, (*path, str(i))) for i, v in enumerate(value)]
+    return value
+
+
+def _apply_overrides(
+    tree: dict[str, Any], environ: Mapping[str, str], where: dict[tuple[str, ...], str]
+) -> None:
+    for variable, field_path in SECRET_VARIABLES.items():
+        if environ.get(variable):
+            _set_path(tree, field_path, environ[variable])
+            where[field_path] = variable
+    for variable, raw in sorted(environ.items()):
+        if not variable.startswith(OVERRIDE_PREFIX):
+            continue
+        field_path = tuple(p.lower() for p in variable[len(OVERRIDE_PREFIX):].split("__") if p)
+        if not field_path:
+            continue
+        _set_path(tree, field_path, _override_value(raw))
+        where[field_path] = variable
+
+
+def _override_value(raw: str) -> Any:
+    text = raw.strip()
+    if text[:1] in "[{":
+        try:
+            return _floats_to_decimals(json.loads(text, parse_float=Decimal))
+        except json.JSONDecodeError:
+            return raw
+    return raw
+
+
+def _set_path(tree: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    node = tree
+    for part in path[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[path[-1]] = value
+
+
+def _describe(exc: ValidationError, source: Path, where: dict[tuple[str, ...], str]) -> str:
+    errors = exc.errors(include_url=False)
+    lines = [_describe_one(err, source, where) for err in errors[:3]]
+    if len(errors) > 3:
+        lines.append(f"(and {len(errors) - 3} more)")
+    return "\n".join(lines)
+
+
+def _describe_one(err: Any, source: Path, where: dict[tuple[str, ...], str]) -> str:
+    loc = tuple(str(part) for part in err["loc"])
+    field = ".".join(loc) or "(top)"
+    origin = next((f" (from {var})" for path, var in where.items() if loc[: len(path)] == path), "")
+    if err["type"] == "extra_forbidden":
+        allowed = _allowed_fields(loc[:-1])
+        hint = f"; allowed here: {', '.join(allowed)}" if allowed else ""
+        return f"{source}: {field}{origin}: unknown field{hint}"
+    message = str(err["msg"])
+    secret = any(word in part.lower() for part in loc for word in _SECRET_WORDS)
+    shown = "" if secret or err["type"] == "missing" else f" (got {_short(err.get('input'))})"
+    return f"{source}: {field}{origin}: {message}{shown}"
+
+
+def _allowed_fields(parent: tuple[str, ...]) -> list[str]:
+    model: type[BaseModel] = StrategyConfig
+    for part in parent:
+        field = model.model_fields.get(part)
+        annotation = getattr(field, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return sorted(model.model_fields)
+
+
+def _short(value: object) -> str:
+    text = repr(value) if not isinstance(value, Decimal) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
+
+
+def _with_instructions(config: StrategyConfig, source: Path) -> StrategyConfig:
+    file_name = config.strategy.instructions_file
+    if not file_name:
+        return config
+    file_path = Path(file_name)
+    if not file_path.is_absolute():
+        file_path = source.parent / file_path
+    try:
+        extra = file_path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(
+            f"{source}: strategy.instructions_file: cannot read {file_path}: {exc.strerror}"
+        ) from None
+    combined = "\n\n".join(part for part in (config.strategy.instructions, extra) if part)
+    if len(combined) > 4000:
+        raise ConfigError(
+            f"{source}: strategy.instructions_file: instructions are {len(combined)} characters;"
+            " keep them under 4000"
+        )
+    strategy = config.strategy.model_copy(update={"instructions": combined})
+    return config.model_copy(update={"strategy": strategy})

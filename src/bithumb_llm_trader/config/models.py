@@ -1,0 +1,224 @@
+"""The strategy file's schema: frozen, closed pydantic models.
+
+Percentages are fractions (0.02 is 2%) so a mistyped ``2`` meaning 2% is refused by
+the range checks instead of becoming 200%. Money is ``Decimal``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+
+from ..domain import CandleInterval, Market, parse_duration
+
+
+def _duration(value: object) -> object:
+    return parse_duration(value) if isinstance(value, str) else value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+Fraction = Annotated[Decimal, Field(ge=0, le=1)]
+PositiveKRW = Annotated[Decimal, Field(gt=0)]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+
+class ApiConfig(Frozen):
+    """Bithumb credentials and connection. Keys are only needed for live trading."""
+
+    api_key: SecretStr | None = None
+    api_secret: SecretStr | None = None
+    base_url: str = "https://api.bithumb.com"
+    timeout: float = Field(10.0, gt=0, le=120, description="seconds per request")
+    max_retries: int = Field(3, ge=0, le=10, description="retries of idempotent GETs")
+
+    @property
+    def has_keys(self) -> bool:
+        return bool(self.api_key and self.api_secret and
+                    self.api_key.get_secret_value() and self.api_secret.get_secret_value())
+
+
+class TradingPairConfig(Frozen):
+    order_currency: str = Field("BTC", pattern=r"^[A-Z0-9]{1,15}$")
+    payment_currency: Literal["KRW"] = "KRW"
+
+    @property
+    def market(self) -> Market:
+        return Market(quote=self.payment_currency, base=self.order_currency)
+
+
+class RiskConfig(Frozen):
+    """Limits the risk manager enforces whatever the model says."""
+
+    max_trade_value: PositiveKRW = Decimal(100_000)
+    max_position_size: PositiveKRW = Field(Decimal(500_000), description="KRW value")
+    stop_loss_pct: Decimal = Field(Decimal("0.02"), gt=0, le=Decimal("0.5"))
+    take_profit_pct: Decimal = Field(Decimal("0.04"), gt=0, le=1)
+    min_confidence: Fraction = Decimal("0.6")
+    max_risk_pct: Decimal = Field(Decimal("0.01"), gt=0, le=Decimal("0.05"))
+    daily_loss_limit_pct: Fraction | None = Decimal("0.05")
+    daily_loss_limit_krw: PositiveKRW | None = None
+    cooldown: Duration = timedelta(0)
+    kill_switch_file: str | None = "KILL_SWITCH"
+    reduce_only: bool = False
+
+
+class TokenPrice(Frozen):
+    input_usd_per_million: Decimal = Field(ge=0)
+    output_usd_per_million: Decimal = Field(ge=0)
+
+
+def _default_prices() -> dict[str, TokenPrice]:
+    # Published list prices (USD per million tokens); override in the strategy file.
+    table = {
+        "gpt-4o-mini": ("0.15", "0.60"),
+        "gpt-4o": ("2.50", "10.00"),
+        "gpt-4.1-mini": ("0.40", "1.60"),
+        "gpt-4.1": ("2.00", "8.00"),
+    }
+    return {
+        model: TokenPrice(input_usd_per_million=Decimal(i), output_usd_per_million=Decimal(o))
+        for model, (i, o) in table.items()
+    }
+
+
+class LLMConfig(Frozen):
+    """The language model, reached through any OpenAI-compatible server."""
+
+    model: str = Field("gpt-4o-mini", min_length=1)
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    temperature: float | None = Field(None, ge=0, le=2)
+    max_output_tokens: int = Field(600, ge=50, le=16_000)
+    timeout: float = Field(30.0, gt=0, le=600)
+    max_retries: int = Field(2, ge=0, le=5, description="transport retries")
+    repair_attempts: int = Field(1, ge=0, le=3, description="re-asks after invalid output")
+    response_format: Literal["auto", "json_schema", "json_object", "text"] = "auto"
+    cache: bool = False
+    knowledge_cutoff: date | None = None
+    prices: dict[str, TokenPrice] = Field(default_factory=_default_prices)
+
+
+class RuleParams(Frozen):
+    """The built-in rule strategy: EMA trend filter, RSI bounds, ATR stops."""
+
+    ema_fast: int = Field(12, ge=2, le=200)
+    ema_slow: int = Field(26, ge=3, le=400)
+    rsi_period: int = Field(14, ge=2, le=100)
+    rsi_buy_below: Decimal = Field(Decimal(70), ge=0, le=100)
+    rsi_sell_above: Decimal = Field(Decimal(80), ge=0, le=100)
+    atr_period: int = Field(14, ge=2, le=100)
+    atr_stop_multiple: Decimal = Field(Decimal(2), gt=0, le=20)
+    reward_risk: Decimal = Field(Decimal(2), gt=0, le=20)
+    risk_pct: Decimal = Field(Decimal("0.005"), gt=0, le=Decimal("0.05"))
+    confidence: Fraction = Decimal("0.7")
+
+    @model_validator(mode="after")
+    def _fast_below_slow(self) -> RuleParams:
+        if self.ema_fast >= self.ema_slow:
+            raise ValueError("ema_fast must be shorter than ema_slow")
+        return self
+
+
+class StrategySection(Frozen):
+    """How the strategy sees the market and who decides."""
+
+    decider: Literal["llm", "rules"] = "llm"
+    instructions: str | None = Field(None, max_length=4000)
+    instructions_file: str | None = None
+    candle_interval: CandleInterval = CandleInterval.M15
+    candle_count: int = Field(200, ge=30, le=1000)
+    prompt_candles: int = Field(24, ge=0, le=100, description="candles shown in the prompt")
+    book_levels: int = Field(10, ge=1, le=30, description="levels for book imbalance")
+    depth_bps: Decimal = Field(Decimal(50), gt=0, le=1000)
+    rules: RuleParams = Field(default_factory=RuleParams)
+
+
+class AllocationConfig(Frozen):
+    """How an approved trade is sized."""
+
+    reserved_pool_pct: Decimal = Field(Decimal("0.2"), ge=0, lt=1)
+    max_single_order_pct: Decimal = Field(Decimal("0.1"), gt=0, le=1)
+    max_slippage_bps: Decimal = Field(Decimal(30), gt=0, le=1000)
+    reduce_fraction: Decimal = Field(Decimal("0.5"), gt=0, le=1)
+    fee_rate: Decimal = Field(Decimal("0.0025"), ge=0, lt=Decimal("0.05"),
+                              description="used when the account's rates are unavailable")
+    min_order_krw: PositiveKRW = Decimal(5000)
+
+
+class TwapConfig(Frozen):
+    threshold_krw: PositiveKRW = Decimal(1_000_000)
+    duration: Duration = timedelta(minutes=10)
+    slices: int | None = Field(10, ge=1, le=1000)
+    interval: Duration | None = None
+    jitter: Decimal = Field(Decimal(0), ge=0, le=Decimal("0.5"))
+    max_slippage_bps: Decimal | None = Field(None, gt=0, le=1000)
+    final_sweep: bool = False
+
+    @field_validator("duration")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value.total_seconds() <= 0:
+            raise ValueError("duration must be positive")
+        return value
+
+
+class PaperConfig(Frozen):
+    initial_balances: dict[str, Decimal] = Field(default_factory=lambda: {"KRW": Decimal(1_000_000)})
+
+    @field_validator("initial_balances")
+    @classmethod
+    def _non_negative(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        for currency, amount in value.items():
+            if amount < 0:
+                raise ValueError(f"{currency} balance must not be negative")
+        return {currency.upper(): amount for currency, amount in value.items()}
+
+
+class DatabaseConfig(Frozen):
+    url: str = "sqlite:///bithumb_trader.db"
+
+
+class LoggingConfig(Frozen):
+    file: str | None = "logs/bithumb-trader.log"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    max_bytes: int = Field(5_000_000, ge=10_000)
+    backups: int = Field(5, ge=0, le=100)
+
+
+class StrategyConfig(Frozen):
+    """One strategy file."""
+
+    name: str = Field("default", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    dry_run: bool = True
+    api: ApiConfig = Field(default_factory=ApiConfig)
+    trading_pair: TradingPairConfig = Field(default_factory=TradingPairConfig)
+    risk: RiskConfig = Field(default_factory=RiskConfig)
+    llm: LLMConfig = Field(default_factory=LLMConfig)
+    strategy: StrategySection = Field(default_factory=StrategySection)
+    allocation: AllocationConfig = Field(default_factory=AllocationConfig)
+    twap: TwapConfig = Field(default_factory=TwapConfig)
+    paper: PaperConfig = Field(default_factory=PaperConfig)
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+
+    @property
+    def market(self) -> Market:
+        return self.trading_pair.market
+
+
+AppConfig = StrategyConfig
+"""The older name; one strategy file is the whole application config."""

@@ -1,0 +1,151 @@
+"""One exception tree, grouped by what the caller should do about it.
+
+::
+
+    TraderError
+    ├── RetryableError          the same call may succeed later
+    │   ├── NetworkError        timeout or connection fault
+    │   ├── RateLimitError      throttled (429); ``retry_after`` when the server said
+    │   └── ExchangeUnavailable 5xx from the exchange
+    ├── RejectedError           this action is refused; carry on with the next one
+    │   ├── ExchangeRejected    the exchange refused the request (4xx with a name)
+    │   │   └── OrderNotFound
+    │   ├── InvalidOrder        our own checks refused an order before sending it
+    │   └── DecisionError       language-model output that is not a valid decision
+    └── StopError               a human has to fix something first
+        ├── ConfigError
+        ├── AuthError           401/403: keys, permissions, IP allow-list, clock skew
+        ├── StoreError          database unreachable or of the wrong schema
+        ├── LiveTradingRefused  live trading asked for without what it needs
+        └── OrderStateUnknown   an order may exist on the exchange but cannot be found
+
+``retryable`` says which branch an error is on. ``safe_to_retry`` is narrower: it is
+False when the failed request may already have taken effect (an order POST that timed
+out), so repeating it blindly could trade twice; look the order up instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class TraderError(Exception):
+    """Base of every error this package raises on purpose."""
+
+    retryable: bool = False
+
+    @property
+    def safe_to_retry(self) -> bool:
+        return self.retryable
+
+
+class RetryableError(TraderError):
+    """A transient fault: the same call may succeed later."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, idempotent: bool = True) -> None:
+        super().__init__(message)
+        self.idempotent = idempotent
+
+    @property
+    def safe_to_retry(self) -> bool:
+        return self.idempotent
+
+
+class NetworkError(RetryableError):
+    """Timeout or connection error: no answer arrived.
+
+    ``request_sent`` is False only when the request certainly never left (connect
+    failure); otherwise the server may have acted on it.
+    """
+
+    def __init__(self, message: str, *, idempotent: bool = True, request_sent: bool = True):
+        super().__init__(message, idempotent=idempotent or not request_sent)
+        self.request_sent = request_sent
+
+
+class RateLimitError(RetryableError):
+    """The exchange throttled us; wait ``retry_after`` seconds when given."""
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, idempotent: bool = True
+    ) -> None:
+        super().__init__(message, idempotent=idempotent)
+        self.retry_after = retry_after
+
+
+class ExchangeUnavailable(RetryableError):
+    """A 5xx answer: the exchange failed, the request may or may not have been applied."""
+
+    def __init__(
+        self, message: str, *, status: int, name: str | None = None, idempotent: bool = True
+    ) -> None:
+        super().__init__(message, idempotent=idempotent)
+        self.status = status
+        self.name = name
+
+
+class RejectedError(TraderError):
+    """This action is refused; the caller records why and goes on."""
+
+
+class ExchangeRejected(RejectedError):
+    """The exchange answered with an error for this request (4xx, or an error in a 2xx)."""
+
+    def __init__(self, message: str, *, status: int, name: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.name = name
+
+
+class OrderNotFound(ExchangeRejected):
+    """No order with that id exists on the exchange."""
+
+
+class InvalidOrder(RejectedError):
+    """Our own checks refused an order before it was sent."""
+
+
+class DecisionError(RejectedError):
+    """Language-model output that is not a valid decision, with the errors field by field."""
+
+    def __init__(self, message: str, errors: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.errors: tuple[str, ...] = tuple(errors) or (message,)
+
+
+class StopError(TraderError):
+    """Nothing sensible can be done until a human fixes the cause."""
+
+
+class ConfigError(StopError):
+    """The configuration is missing, unreadable or invalid."""
+
+
+class AuthError(StopError):
+    """The exchange refused our credentials (401/403)."""
+
+    def __init__(self, message: str, *, status: int, name: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.name = name
+
+
+class StoreError(StopError):
+    """The database is unreachable, foreign, or of a schema we cannot use."""
+
+
+class LiveTradingRefused(StopError):
+    """Live trading was asked for without everything it needs."""
+
+
+class OrderStateUnknown(StopError):
+    """An order may have reached the exchange but could not be looked up.
+
+    Trading for the strategy stops until a later run reconciles it.
+    """
+
+    def __init__(self, message: str, *, client_order_id: str) -> None:
+        super().__init__(message)
+        self.client_order_id = client_order_id
