@@ -212,6 +212,18 @@ class Ticker:
 
 
 @dataclass(frozen=True, slots=True)
+class TradeTick:
+    """One public trade of the market (``/v1/trades/ticks``)."""
+
+    market: Market
+    timestamp: datetime
+    price: Decimal
+    volume: Decimal
+    side: Side  # the taker's side
+    sequential_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Level:
     price: Decimal
     size: Decimal
