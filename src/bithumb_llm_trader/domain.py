@@ -47,7 +47,7 @@ def to_decimal(value: object, what: str = "value") -> Decimal:
     Strings, ints and Decimals are exact. A float is refused: by the time it exists the
     exactness is already lost, so the caller must parse JSON with ``parse_float=Decimal``.
     """
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise TypeError(f"{what}: refusing {type(value).__name__} {value!r}; use str or Decimal")
     if isinstance(value, Decimal):
         result = value
@@ -188,6 +188,17 @@ def round_volume(volume: Decimal) -> Decimal:
 def round_krw(amount: Decimal) -> Decimal:
     """Round a KRW amount down to whole won (market-buy totals are whole won)."""
     return amount.quantize(ONE, rounding=ROUND_DOWN)
+
+
+PRICE_STEP = Decimal("0.00000001")
+"""Average prices are quotients; keep 8 decimals so they store exactly everywhere."""
+
+
+def average_price(funds: Decimal, volume: Decimal) -> Decimal | None:
+    """Volume-weighted average price to 8 decimals, or None when nothing traded."""
+    if volume == 0:
+        return None
+    return (funds / volume).quantize(PRICE_STEP)
 
 
 def bps(numerator: Decimal, denominator: Decimal) -> Decimal:
@@ -380,9 +391,7 @@ class Order:
 
     @property
     def average_price(self) -> Decimal | None:
-        if self.executed_volume == 0:
-            return None
-        return self.executed_funds / self.executed_volume
+        return average_price(self.executed_funds, self.executed_volume)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,9 @@
     ├── RetryableError          the same call may succeed later
     │   ├── NetworkError        timeout or connection fault
     │   ├── RateLimitError      throttled (429); ``retry_after`` when the server said
-    │   └── ExchangeUnavailable 5xx from the exchange
+    │   ├── ExchangeUnavailable 5xx from the exchange
+    │   ├── OrderNotReady       422 ``order_not_ready``: the order exists, ask again shortly
+    │   └── UnexpectedResponse  an answer we cannot read (not JSON, or not the documented shape)
     ├── RejectedError           this action is refused; carry on with the next one
     │   ├── ExchangeRejected    the exchange refused the request (4xx with a name)
     │   │   └── OrderNotFound
@@ -84,6 +86,37 @@ class ExchangeUnavailable(RetryableError):
         super().__init__(message, idempotent=idempotent)
         self.status = status
         self.name = name
+
+
+class OrderNotReady(RetryableError):
+    """The exchange has the order but cannot report on it yet (422 ``order_not_ready``).
+
+    Retryable rather than a not-found: reading it as "no such order" could make a
+    reconciler conclude an order was never placed and send it a second time.
+    """
+
+    def __init__(
+        self, message: str, *, status: int, name: str | None = None, idempotent: bool = True
+    ) -> None:
+        super().__init__(message, idempotent=idempotent)
+        self.status = status
+        self.name = name
+
+
+class UnexpectedResponse(RetryableError):
+    """The exchange answered, but not in a form we can read.
+
+    A body that is not JSON (a proxy's HTML page) or lacks a documented field. Retryable
+    because a garbled answer is usually transient; when it answers an order placement
+    ``idempotent`` is False: the order may well exist, so look it up instead of resending.
+    ``status`` is the HTTP status when known.
+    """
+
+    def __init__(
+        self, message: str, *, status: int | None = None, idempotent: bool = True
+    ) -> None:
+        super().__init__(message, idempotent=idempotent)
+        self.status = status
 
 
 class RejectedError(TraderError):

@@ -18,8 +18,8 @@ from .domain import (
     CandleInterval,
     Market,
     Order,
-    OrderChance,
     Orderbook,
+    OrderChance,
     OrderRequest,
     Ticker,
 )

@@ -169,10 +169,10 @@ def _substitute(
 def _apply_overrides(
     tree: dict[str, Any], environ: Mapping[str, str], where: dict[tuple[str, ...], str]
 ) -> None:
-    for variable, field_path in SECRET_VARIABLES.items():
+    for variable, secret_path in SECRET_VARIABLES.items():
         if environ.get(variable):
-            _set_path(tree, field_path, environ[variable])
-            where[field_path] = variable
+            _set_path(tree, secret_path, environ[variable])
+            where[secret_path] = variable
     for variable, raw in sorted(environ.items()):
         if not variable.startswith(OVERRIDE_PREFIX):
             continue

@@ -177,7 +177,9 @@ class TwapConfig(Frozen):
 
 
 class PaperConfig(Frozen):
-    initial_balances: dict[str, Decimal] = Field(default_factory=lambda: {"KRW": Decimal(1_000_000)})
+    initial_balances: dict[str, Decimal] = Field(
+        default_factory=lambda: {"KRW": Decimal(1_000_000)}
+    )
 
     @field_validator("initial_balances")
     @classmethod

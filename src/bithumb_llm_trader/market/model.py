@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from ..domain import Candle, Market, OrderChance, Orderbook, Position, Ticker
+from ..domain import Candle, Market, Orderbook, OrderChance, Position, Ticker
 
 
 @dataclass(frozen=True, slots=True)

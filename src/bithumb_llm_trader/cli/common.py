@@ -1,0 +1,105 @@
+"""What every command shares: error mapping, exit codes, output and logging setup."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from ..config import StrategyConfig, load_config
+from ..errors import StopError, TraderError
+from ..logging_setup import configure_logging
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def stderr() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """Print a short error on stderr and exit; never a traceback for a known fault."""
+    stderr().print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def handled_errors() -> Iterator[None]:
+    """Map the package's errors to one-line messages and exit codes."""
+    try:
+        yield
+    except StopError as exc:
+        fail(str(exc), EXIT_USAGE)
+    except TraderError as exc:
+        fail(f"{type(exc).__name__}: {exc}", EXIT_FAILED)
+    except KeyboardInterrupt:
+        stderr().print("interrupted")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+def load(path: str) -> StrategyConfig:
+    with handled_errors():
+        return load_config(path)
+
+
+def setup_logging(
+    config: StrategyConfig, verbosity: int, no_log_file: bool, secrets: list[str]
+) -> None:
+    logging_config = config.logging
+    configure_logging(
+        verbosity=verbosity,
+        log_file=None if no_log_file else logging_config.file,
+        secrets=secrets,
+        file_level=logging_config.level,
+        max_bytes=logging_config.max_bytes,
+        backups=logging_config.backups,
+    )
+
+
+def print_json(data: Any, *, compact: bool) -> None:
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":") if compact else None,
+                      indent=None if compact else 2)
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def install_stop_handlers(stop: asyncio.Event) -> Callable[[], None]:
+    """First Ctrl-C or SIGTERM: finish the current step and stop. Second: interrupt now.
+
+    Returns a function that removes the handlers again.
+    """
+    loop = asyncio.get_running_loop()
+    presses = {"count": 0}
+    main_task = asyncio.current_task()
+
+    def on_signal() -> None:
+        presses["count"] += 1
+        if presses["count"] == 1:
+            stderr().print("stopping after the current cycle (Ctrl-C again to interrupt now)")
+            stop.set()
+        elif main_task is not None:
+            main_task.cancel()
+
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, on_signal)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError):  # not the main thread, or Windows
+            pass
+
+    def remove() -> None:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+    return remove

@@ -1,0 +1,142 @@
+"""``bithumb-trader run``: one cycle, or one every ``--every``, printed as JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from typing import Any
+
+from rich.table import Table
+
+from ..bootstrap import build_runtime, secrets_of
+from ..config import StrategyConfig
+from ..domain import parse_duration
+from ..engine import CycleResult, TradingEngine
+from ..engine.loop import run_loop
+from .common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    fail,
+    handled_errors,
+    install_stop_handlers,
+    load,
+    print_json,
+    setup_logging,
+    stderr,
+)
+
+log = logging.getLogger(__name__)
+
+
+def run_command(
+    config_path: str,
+    *,
+    live: bool,
+    db: str | None,
+    json_only: bool,
+    verbosity: int,
+    openai_api_key: str | None,
+    every: str | None,
+    max_cycles: int | None,
+    reset_paper: bool,
+    no_log_file: bool,
+    injected: dict[str, Any],
+) -> int:
+    config = load(config_path)
+    interval = _interval(every)
+    if max_cycles is not None and max_cycles < 1:
+        fail("--max-cycles must be at least 1")
+    with handled_errors():
+        setup_logging(config, verbosity, no_log_file, secrets_of(config, openai_api_key))
+        return asyncio.run(_run(config, live=live, db=db, json_only=json_only,
+                                openai_api_key=openai_api_key, every=interval,
+                                max_cycles=max_cycles, reset_paper=reset_paper,
+                                injected=injected))
+
+
+def _interval(every: str | None) -> timedelta | None:
+    if every is None:
+        return None
+    try:
+        interval = parse_duration(every)
+    except ValueError as exc:
+        fail(f"--every: {exc}")
+    if interval.total_seconds() <= 0:
+        fail("--every must be longer than zero")
+    return interval
+
+
+async def _run(
+    config: StrategyConfig,
+    *,
+    live: bool,
+    db: str | None,
+    json_only: bool,
+    openai_api_key: str | None,
+    every: timedelta | None,
+    max_cycles: int | None,
+    reset_paper: bool,
+    injected: dict[str, Any],
+) -> int:
+    runtime = build_runtime(
+        config, live=live, db_url=db, openai_api_key=openai_api_key,
+        reset_paper=reset_paper, clock=injected.get("clock"),
+        transport=injected.get("transport"),
+    )
+    for note in runtime.notes:
+        log.info(note)
+        if not json_only:
+            stderr().print(f"[yellow]{note}[/]")
+    engine = TradingEngine(config, exchange=runtime.exchange, decider=runtime.decider,
+                           store=runtime.store, clock=runtime.clock, mode=runtime.mode.name)
+    failures = 0
+
+    def on_result(result: CycleResult) -> None:
+        nonlocal failures
+        failures += 0 if result.ok else 1
+        print_json({**result.to_dict(), "notes": runtime.notes}, compact=every is not None)
+        if not json_only:
+            stderr().print(summary_table(result))
+
+    stop = asyncio.Event()
+    remove_handlers = install_stop_handlers(stop)
+    try:
+        await run_loop(engine.run_cycle, clock=runtime.clock, every=every,
+                       max_cycles=max_cycles, stop=stop, on_result=on_result)
+    finally:
+        remove_handlers()
+        await runtime.aclose()
+        runtime.store.close()
+    return EXIT_FAILED if failures else EXIT_OK
+
+
+def summary_table(result: CycleResult) -> Table:
+    """A few lines an operator reads at a glance; the JSON on stdout has everything."""
+    table = Table(title=f"{result.strategy} {result.market} · {result.mode} · {result.status}",
+                  show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("run", result.run_id)
+    table.add_row("equity KRW", f"{result.equity_krw}  (reserve {result.reserved_pool_krw})")
+    table.add_row("state", str(result.trading_state))
+    decision = result.decision or {}
+    if decision:
+        table.add_row("decision", f"{decision.get('action')} conf {decision.get('confidence')}"
+                      f" by {decision.get('decider')} ({decision.get('agent_intent')})")
+    if result.verdict:
+        verdict = result.verdict
+        table.add_row("risk", f"{'approved' if verdict['approved'] else 'rejected'}"
+                      f" {', '.join(verdict['reasons'])}")
+    if result.allocation:
+        table.add_row("allocation", f"{result.allocation['final_notional']} KRW"
+                      f" (caps: {', '.join(result.allocation['caps_hit']) or 'none'})")
+    if result.execution:
+        execution = result.execution
+        table.add_row("execution", f"{execution['status']} {execution['filled_volume']}"
+                      f" @ {execution['avg_price']}")
+    if result.error:
+        table.add_row("error", result.error)
+    for warning in result.warnings:
+        table.add_row("warning", warning)
+    return table

@@ -1,0 +1,93 @@
+"""The audit trail of one decision: what was asked and what came back, as store records.
+
+Every decision, HOLD after a fault included, is written as a pair of rows
+(``llm_decision_requests`` and ``llm_signals``) so a report can show what the model
+saw, what it said, what was wrong with it and what it cost.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from ..prompts.model import Prompt
+from ..records import DecisionRequestRecord, JsonDict, SignalRecord
+from .model import DecisionOutcome, TradeDecision
+
+
+def public_base_url(url: str | None) -> str | None:
+    """``url`` without user, password, query or fragment: the parts that may hold keys.
+
+    ``https://user:sk-123@host/v1?api-key=x`` becomes ``https://host/v1``.
+    """
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def decision_payload(decision: TradeDecision) -> JsonDict:
+    """The decision as a JSON-able dict: enums as their values, numbers as Decimals."""
+    return {
+        name: value.value if isinstance(value, Enum) else value
+        for name, value in decision.model_dump().items()
+    }
+
+
+def decision_records(
+    outcome: DecisionOutcome,
+    prompt: Prompt,
+    *,
+    run_id: str,
+    strategy: str,
+    request_id: str,
+    created_at: datetime,
+) -> tuple[DecisionRequestRecord, SignalRecord]:
+    """The request row and the signal row of one decision."""
+    common: dict[str, Any] = {
+        "request_id": request_id,
+        "run_id": run_id,
+        "strategy": strategy,
+        "created_at": created_at,
+    }
+    request = DecisionRequestRecord(
+        **common,
+        decider=outcome.decider,
+        model=outcome.model,
+        base_url=public_base_url(outcome.base_url),
+        prompt_version=prompt.version,
+        response_format=outcome.response_format,
+        system_prompt=prompt.system,
+        user_prompt=prompt.user,
+        prompt_hash=prompt.digest,
+    )
+    return request, _signal(outcome, common)
+
+
+def _signal(outcome: DecisionOutcome, common: dict[str, Any]) -> SignalRecord:
+    decision = outcome.decision
+    return SignalRecord(
+        **common,
+        action=decision.action.value,
+        confidence=decision.confidence,
+        agent_intent=decision.agent_intent.value,
+        payload_json=decision_payload(decision),
+        raw_text=outcome.raw_text,
+        parse_errors_json=list(outcome.errors),
+        hold_reason=outcome.hold_reason,
+        attempts=outcome.attempts,
+        latency_ms=outcome.latency_ms,
+        prompt_tokens=outcome.prompt_tokens,
+        completion_tokens=outcome.completion_tokens,
+        cost_usd=outcome.cost_usd,
+        response_format=outcome.response_format,
+        fallback_used=outcome.fallback_used,
+        cached=outcome.cached,
+    )

@@ -1,0 +1,214 @@
+"""``TradingEngine.run_cycle``: one trading cycle as a list of named steps.
+
+reconcile -> snapshot -> risk_state -> protect -> prompt -> decide -> risk -> allocate
+-> execute. Each step writes its own records in one transaction when it ends, so a
+failure leaves every finished step recorded and nothing half-written; the run row then
+says ``failed`` and why. The engine imports no adapter: exchange, decider, store and
+clock arrive through ``ports``.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from ..config import StrategyConfig
+from ..execution import OrderExecutor
+from ..market import MarketSnapshot, collect_snapshot
+from ..ports import Clock, Decider, Exchange, Store
+from ..records import RunRecord, RunUpdate
+from ..risk import RiskManager, assess_state, start_of_day_kst
+from . import recording as rec
+from .results import CycleResult, StepResult, jsonable
+from .state import CycleState, Stop
+from .steps import CycleSteps
+
+log = logging.getLogger(__name__)
+
+SnapshotProvider = Callable[[], Awaitable[MarketSnapshot]]
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex
+
+
+class TradingEngine:
+    """Runs trading cycles for one strategy and remembers the recent results."""
+
+    def __init__(
+        self,
+        config: StrategyConfig,
+        *,
+        exchange: Exchange,
+        decider: Decider,
+        store: Store,
+        clock: Clock,
+        mode: str = "dry",
+        ids: Callable[[], str] = new_run_id,
+        kill_switch: Callable[[], bool] | None = None,
+        snapshot_provider: SnapshotProvider | None = None,
+        history_size: int = 50,
+        executor: OrderExecutor | None = None,
+    ) -> None:
+        if mode not in ("dry", "live", "backtest"):
+            raise ValueError(f"mode must be dry, live or backtest, not {mode!r}")
+        self.config = config
+        self.mode = mode
+        self.history: deque[CycleResult] = deque(maxlen=history_size)
+        self._store = store
+        self._clock = clock
+        self._ids = ids
+        self._kill_switch = kill_switch or _kill_switch_file(config.risk.kill_switch_file)
+        self._snapshot = snapshot_provider or (lambda: collect_snapshot(exchange, config, clock))
+        self._steps = CycleSteps(
+            config,
+            exchange=exchange,
+            decider=decider,
+            store=store,
+            clock=clock,
+            ids=ids,
+            dry_run=mode != "live",
+            risk=RiskManager(config.risk, min_order_krw=config.allocation.min_order_krw),
+            executor=executor or OrderExecutor(
+                exchange, store, clock, strategy=config.name, dry_run=mode != "live"
+            ),
+        )
+
+    @property
+    def steps(self) -> CycleSteps:
+        return self._steps
+
+    async def run_cycle(self) -> CycleResult:
+        """Run one cycle; never raises for a step's failure (the result says failed)."""
+        state = CycleState(run_id=self._ids(), started_at=self._clock.now())
+        self._store.write([RunRecord(
+            run_id=state.run_id, strategy=self.config.name, market=str(self.config.market),
+            mode=self.mode, started_at=state.started_at,
+        )])
+        error: str | None = None
+        try:
+            for name, step in self._plan():
+                await self._run_step(state, name, step)
+        except Exception as exc:
+            error = f"{state.current}: {type(exc).__name__}: {exc}"
+            log.error("cycle %s failed in %s: %s", state.run_id, state.current, exc)
+        except BaseException:
+            self._finish(state, "interrupted before the cycle ended")
+            raise
+        return self._finish(state, error)
+
+    def _plan(self) -> list[tuple[str, Callable[[CycleState], Awaitable[dict[str, Any]]]]]:
+        s = self._steps
+        return [
+            ("reconcile", s.reconcile),
+            ("snapshot", self._take_snapshot),
+            ("risk_state", self._assess),
+            ("protect", s.protect),
+            ("prompt", s.prompt),
+            ("decide", s.decide),
+            ("risk", s.review),
+            ("allocate", s.allocate),
+            ("execute", s.execute),
+        ]
+
+    async def _run_step(
+        self,
+        state: CycleState,
+        name: str,
+        step: Callable[[CycleState], Awaitable[dict[str, Any]]],
+    ) -> None:
+        state.current = name
+        if state.stopped is not None:
+            state.steps.append(StepResult(name, "skipped", 0.0, {"reason": state.stopped.reason}))
+            return
+        started = self._clock.monotonic()
+        try:
+            detail = await step(state)
+        except Stop as stop:
+            state.stopped = stop
+            elapsed = (self._clock.monotonic() - started) * 1000
+            state.steps.append(StepResult(name, "ok", round(elapsed, 3), stop.detail))
+            return
+        except Exception as exc:
+            elapsed = (self._clock.monotonic() - started) * 1000
+            state.steps.append(StepResult(name, "failed", round(elapsed, 3),
+                                          {"error": f"{type(exc).__name__}: {exc}"}))
+            raise
+        elapsed = (self._clock.monotonic() - started) * 1000
+        state.steps.append(StepResult(name, "ok", round(elapsed, 3), jsonable(detail)))
+
+    async def _take_snapshot(self, state: CycleState) -> dict[str, Any]:
+        snapshot = await self._snapshot()
+        state.snapshot = snapshot
+        run_id, strategy = state.run_id, self.config.name
+        account = snapshot.account
+        self._store.write([
+            *rec.position_records(snapshot, run_id=run_id, strategy=strategy),
+            rec.feature_record(snapshot, run_id=run_id, strategy=strategy),
+        ])
+        self._store.update_run(run_id, RunUpdate(
+            total_equity_krw=account.equity_krw,
+            reserved_pool_krw=account.reserved_pool_krw,
+            cash_krw=account.cash_krw + account.locked_krw,
+            position_value_krw=account.position.size * snapshot.last_price,
+            last_price=snapshot.last_price,
+        ))
+        for currency in account.unpriced:
+            state.warnings.append(f"{currency} has no KRW market; left out of equity")
+        return {
+            "last_price": snapshot.last_price,
+            "equity_krw": account.equity_krw,
+            "reserved_pool_krw": account.reserved_pool_krw,
+            "position_size": account.position.size,
+            "candles": len(snapshot.candles),
+        }
+
+    async def _assess(self, state: CycleState) -> dict[str, Any]:
+        snapshot = state.require_snapshot()
+        now = self._clock.now()
+        day_start = start_of_day_kst(now)
+        risk_state = assess_state(
+            self.config.risk,
+            equity_krw=snapshot.account.equity_krw,
+            day_start_equity=self._store.first_equity_since(self.config.name, day_start),
+            kill_switch=self._kill_switch(),
+            last_trade_at=self._store.last_trade_at(self.config.name),
+            now=now,
+            unsettled_orders=bool(state.unresolved_orders),
+        )
+        state.risk_state = risk_state
+        self._store.update_run(state.run_id, RunUpdate(trading_state=risk_state.state.value))
+        return {
+            "state": risk_state.state,
+            "reasons": risk_state.reasons,
+            "daily_pnl_krw": risk_state.daily_pnl_krw,
+            "in_cooldown": risk_state.in_cooldown,
+        }
+
+    def _finish(self, state: CycleState, error: str | None) -> CycleResult:
+        finished = self._clock.now()
+        result = state.result(
+            strategy=self.config.name,
+            market=str(self.config.market),
+            mode=self.mode,
+            finished_at=finished,
+            error=error,
+        )
+        self._store.update_run(state.run_id, RunUpdate(
+            status=result.status, finished_at=finished, error=error,
+            result_json=result.to_dict(),
+        ))
+        self.history.append(result)
+        return result
+
+
+def _kill_switch_file(path: str | None) -> Callable[[], bool]:
+    """A kill switch that is simply a file: touch it to halt, remove it to resume."""
+    if not path:
+        return lambda: False
+    target = Path(path)
+    return target.exists

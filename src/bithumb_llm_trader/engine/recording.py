@@ -1,0 +1,199 @@
+"""Turning what a cycle saw and did into store records, one builder per table."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from ..allocation import AllocationProposal
+from ..decision import TradeDecision
+from ..domain import Side, average_price, bps
+from ..execution import OrderReport
+from ..market import MarketSnapshot
+from ..records import (
+    AllocationRecord,
+    ExecutionRecord,
+    FeatureRecord,
+    PositionRecord,
+    RiskVerdictRecord,
+)
+from ..risk import RiskVerdict
+from .results import jsonable
+
+
+def position_records(
+    snapshot: MarketSnapshot, *, run_id: str, strategy: str
+) -> list[PositionRecord]:
+    account = snapshot.account
+    records = []
+    for holding in account.holdings:
+        pnl = None
+        if holding.price_krw is not None and holding.currency != "KRW":
+            pnl = holding.size * (holding.price_krw - holding.avg_buy_price)
+        records.append(
+            PositionRecord(
+                run_id=run_id,
+                strategy=strategy,
+                created_at=snapshot.taken_at,
+                currency=holding.currency,
+                size=holding.size,
+                locked=holding.locked,
+                avg_price=holding.avg_buy_price,
+                price_krw=holding.price_krw,
+                value_krw=holding.value_krw,
+                unrealized_pnl_krw=pnl,
+            )
+        )
+    return records
+
+
+def feature_record(snapshot: MarketSnapshot, *, run_id: str, strategy: str) -> FeatureRecord:
+    book = snapshot.book
+    features: dict[str, Any] = dict(snapshot.features.as_dict())
+    features.update(
+        imbalance=book.imbalance,
+        bid_depth_krw=book.bid_depth_krw,
+        ask_depth_krw=book.ask_depth_krw,
+        book_levels=book.levels,
+        depth_bps=book.depth_bps,
+    )
+    return FeatureRecord(
+        run_id=run_id,
+        strategy=strategy,
+        created_at=snapshot.taken_at,
+        market=str(snapshot.market),
+        last_price=snapshot.last_price,
+        best_bid=book.best_bid,
+        best_ask=book.best_ask,
+        spread_bps=book.spread_bps,
+        features_json=features,
+    )
+
+
+def verdict_record(
+    verdict: RiskVerdict, *, run_id: str, strategy: str, created_at: datetime
+) -> RiskVerdictRecord:
+    return RiskVerdictRecord(
+        run_id=run_id,
+        strategy=strategy,
+        created_at=created_at,
+        action=verdict.decision.action.value,
+        approved=verdict.approved,
+        shrunk=verdict.shrunk,
+        reasons_json=list(verdict.reasons),
+        trading_state=verdict.state.value,
+        stop_loss_price=verdict.stop_loss_price,
+        take_profit_price=verdict.take_profit_price,
+        details_json={
+            "stop_loss_pct": verdict.stop_loss_pct,
+            "take_profit_pct": verdict.take_profit_pct,
+            "limit_price": verdict.limit_price,
+            "risk_pct": verdict.decision.risk_pct,
+        },
+    )
+
+
+def allocation_record(
+    proposal: AllocationProposal,
+    snapshot: MarketSnapshot,
+    *,
+    run_id: str,
+    strategy: str,
+    created_at: datetime,
+) -> AllocationRecord:
+    return AllocationRecord(
+        run_id=run_id,
+        strategy=strategy,
+        created_at=created_at,
+        side=proposal.side.value,
+        desired_notional=proposal.desired_notional,
+        final_notional=proposal.final_notional,
+        volume=proposal.volume,
+        scale_factor=proposal.scale_factor,
+        caps_hit_json=list(proposal.caps_hit),
+        expected_slippage_bps=proposal.expected_slippage_bps,
+        fee_rate=proposal.fee_rate,
+        fee_estimate=proposal.fee_estimate,
+        use_twap=proposal.use_twap,
+        reference_price=proposal.reference_price,
+        equity_krw=snapshot.account.equity_krw,
+        reason=proposal.reason,
+        details_json={"caps": proposal.caps, "expected_avg_price": proposal.expected_avg_price},
+    )
+
+
+def skipped_execution(
+    decision: TradeDecision,
+    *,
+    execution_id: str,
+    run_id: str,
+    strategy: str,
+    created_at: datetime,
+    status: str,
+    dry_run: bool,
+    why: tuple[str, ...],
+) -> ExecutionRecord:
+    """The closing row of a cycle that sent nothing, so every decision has one."""
+    return ExecutionRecord(
+        execution_id=execution_id,
+        run_id=run_id,
+        strategy=strategy,
+        created_at=created_at,
+        agent_intent=decision.agent_intent.value,
+        action=decision.action.value,
+        side=None,
+        method="none",
+        status=status,
+        dry_run=dry_run,
+        result_json={"reasons": list(why)},
+    )
+
+
+def order_execution(
+    report: OrderReport,
+    proposal: AllocationProposal,
+    decision: TradeDecision,
+    snapshot: MarketSnapshot,
+    *,
+    execution_id: str,
+    run_id: str,
+    strategy: str,
+    created_at: datetime,
+    dry_run: bool,
+    extra: dict[str, Any] | None = None,
+) -> ExecutionRecord:
+    side = proposal.side
+    avg = average_price(report.filled_funds, report.filled_volume)
+    arrival = proposal.reference_price
+    return ExecutionRecord(
+        execution_id=execution_id,
+        run_id=run_id,
+        strategy=strategy,
+        created_at=created_at,
+        agent_intent=decision.agent_intent.value,
+        action=decision.action.value,
+        side=side.value,
+        method="order",
+        status=report.status,
+        dry_run=dry_run,
+        client_order_id=report.client_order_id,
+        requested_notional=proposal.final_notional,
+        requested_volume=proposal.volume,
+        filled_volume=report.filled_volume,
+        filled_funds=report.filled_funds,
+        avg_price=avg,
+        fee=report.fee,
+        reference_price=snapshot.last_price,
+        arrival_price=arrival,
+        slippage_bps=signed_slippage_bps(side, avg, arrival),
+        result_json={"events": jsonable(list(report.events)), "error": report.error,
+                     **(extra or {})},
+    )
+
+
+def signed_slippage_bps(side: Side, avg: Decimal | None, arrival: Decimal | None) -> Decimal | None:
+    """Cost against ``arrival`` in bps; positive is worse (paid more, or received less)."""
+    if avg is None or arrival is None or arrival == 0:
+        return None
+    return bps(avg - arrival if side is Side.BUY else arrival - avg, arrival)

@@ -1,0 +1,79 @@
+"""What a cycle returns: its steps in order and the figures an operator reads first."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel
+
+
+def jsonable(value: Any) -> Any:
+    """Turn results into JSON-ready data: Decimals as strings (exact), times in ISO."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, BaseModel):
+        return jsonable(value.model_dump())
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(v) for v in value]
+    return value
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StepResult:
+    """One named step: ok, skipped (with why) or failed (with the error)."""
+
+    name: str
+    status: str
+    duration_ms: float
+    detail: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class CycleResult:
+    """The outcome of one trading cycle of one strategy."""
+
+    run_id: str
+    strategy: str
+    market: str
+    mode: str
+    status: str  # ok or failed
+    started_at: datetime
+    finished_at: datetime
+    steps: tuple[StepResult, ...]
+    error: str | None = None
+    trading_state: str | None = None
+    equity_krw: Decimal | None = None
+    reserved_pool_krw: Decimal | None = None
+    cash_krw: Decimal | None = None
+    position_size: Decimal | None = None
+    last_price: Decimal | None = None
+    decision: dict[str, Any] | None = None
+    verdict: dict[str, Any] | None = None
+    allocation: dict[str, Any] | None = None
+    execution: dict[str, Any] | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def step(self, name: str) -> StepResult | None:
+        return next((s for s in self.steps if s.name == name), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        result: dict[str, Any] = jsonable(self)
+        return result

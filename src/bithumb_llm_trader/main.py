@@ -1,0 +1,122 @@
+"""The command line: thin commands that parse, call the library and map errors to exit codes.
+
+``python -m bithumb_llm_trader.main CONFIG [--verbose]`` (the older form) runs one cycle
+like ``bithumb-trader run CONFIG``.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from . import __version__
+from .cli import backtest_cmd, portfolio_cmd, report_cmd, twap_cmd
+from .cli.common import EXIT_OK, load
+from .cli.run_cmd import run_command
+
+app = typer.Typer(
+    name="bithumb-trader",
+    help="Trade on Bithumb with a language model in the loop and a risk manager it cannot"
+    " talk past. Dry-run unless the config says dry_run: false AND --live is given.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+COMMANDS = ("run", "twap", "portfolio", "report", "backtest", "validate")
+
+ConfigArg = Annotated[str, typer.Argument(help="strategy file (.json, .yaml, .yml or .toml)")]
+LiveOpt = Annotated[bool, typer.Option("--live", help="send real orders (needs dry_run: false)")]
+DbOpt = Annotated[str | None, typer.Option("--db", help="database URL (default from config)")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print only JSON, no summary")]
+VerboseOpt = Annotated[int, typer.Option("-v", "--verbose", count=True, help="-v info, -vv debug")]
+NoLogFileOpt = Annotated[bool, typer.Option("--no-log-file", help="do not write logs/")]
+
+
+def _injected(ctx: typer.Context) -> dict[str, Any]:
+    """Test seams passed through ``CliRunner.invoke(..., obj=...)``: clock, transport."""
+    return dict(ctx.obj or {})
+
+
+@app.command()
+def run(
+    ctx: typer.Context,
+    config: ConfigArg,
+    live: LiveOpt = False,
+    db: DbOpt = None,
+    json_only: JsonOpt = False,
+    verbose: VerboseOpt = 0,
+    openai_api_key: Annotated[
+        str | None, typer.Option("--openai-api-key", help="overrides OPENAI_API_KEY")
+    ] = None,
+    every: Annotated[
+        str | None, typer.Option("--every", help="repeat, e.g. 15m; Ctrl-C stops cleanly")
+    ] = None,
+    max_cycles: Annotated[
+        int | None, typer.Option("--max-cycles", help="stop after N cycles")
+    ] = None,
+    reset_paper: Annotated[
+        bool, typer.Option("--reset-paper", help="restart the paper wallet from the config")
+    ] = False,
+    no_log_file: NoLogFileOpt = False,
+) -> None:
+    """Run one trading cycle (or one every --every) and print the result as JSON."""
+    code = run_command(
+        config, live=live, db=db, json_only=json_only, verbosity=verbose,
+        openai_api_key=openai_api_key, every=every, max_cycles=max_cycles,
+        reset_paper=reset_paper, no_log_file=no_log_file, injected=_injected(ctx),
+    )
+    raise typer.Exit(code)
+
+
+@app.command()
+def validate(config: ConfigArg) -> None:
+    """Check a strategy file and print what it configures; exit 2 when it is invalid."""
+    loaded = load(config)
+    mode = "dry run" if loaded.dry_run else "live allowed (still needs --live)"
+    typer.echo(
+        f"ok: {config}: strategy {loaded.name!r} on {loaded.market}, decider "
+        f"{loaded.strategy.decider}, {mode}, database {loaded.database.url.split('://')[0]}"
+    )
+
+
+_STUB = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+# Each of these commands lives in its own module under cli/; registered here so the
+# command line is defined in one place.
+app.command(name="twap", context_settings=_STUB,
+            help="Execute a large order as time-sliced child orders (TWAP).")(twap_cmd.command)
+app.command(name="portfolio", context_settings=_STUB,
+            help="Run several strategies as one portfolio.")(portfolio_cmd.command)
+app.command(name="report", context_settings=_STUB,
+            help="Report decisions, orders, fills, slippage, fees, PnL and model cost.")(
+    report_cmd.command)
+app.command(name="backtest", context_settings=_STUB,
+            help="Replay historical candles through the same trading cycle.")(
+    backtest_cmd.command)
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="print the version")] = False,
+) -> None:
+    if version:
+        typer.echo(f"bithumb-trader {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+def legacy_argv(argv: list[str]) -> list[str]:
+    """Accept the older ``main CONFIG [--verbose]`` form by inserting ``run``."""
+    if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
+        return ["run", *argv]
+    return argv
+
+
+def entrypoint() -> None:
+    app(args=legacy_argv(sys.argv[1:]), prog_name="bithumb-trader")
+
+
+if __name__ == "__main__":
+    entrypoint()
