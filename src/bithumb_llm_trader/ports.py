@@ -106,6 +106,8 @@ class Decider(Protocol):
     """
 
     name: str
+    needs_prompt: bool
+    """False for deciders that read only the snapshot; the engine then skips the prompt."""
 
     async def decide(self, prompt: Prompt, snapshot: MarketSnapshot) -> DecisionOutcome: ...
 

@@ -46,6 +46,7 @@ class ScriptedDecider:
 
     decisions: list[TradeDecision]
     name: str = "scripted"
+    needs_prompt: bool = True
     calls: list[Prompt] = field(default_factory=list)
 
     async def decide(self, prompt: Prompt, snapshot: MarketSnapshot) -> DecisionOutcome:

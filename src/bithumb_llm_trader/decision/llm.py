@@ -107,6 +107,7 @@ class LLMDecisionMaker:
     """
 
     name = "llm"
+    needs_prompt = True
 
     def __init__(
         self,

@@ -44,6 +44,7 @@ class RuleBasedDecider:
     """
 
     name = "rules"
+    needs_prompt = False  # decides from features alone; building a prompt is waste
 
     def __init__(
         self,

@@ -14,13 +14,16 @@ from ..domain import ZERO, OrderRequest, OrderState, OrderType, Side, round_volu
 from ..errors import RetryableError
 from ..execution import OrderExecutor, OrderReport
 from ..ports import Clock, Decider, Exchange, Store
-from ..prompts import build_trading_prompt
+from ..prompts import Prompt, build_trading_prompt
 from ..records import OrderRecord, PositionGuardRecord
 from ..risk import RiskManager, RiskVerdict, sell_fraction, stop_price, take_profit_price
 from . import recording as rec
 from .state import CycleState, Stop
 
 log = logging.getLogger(__name__)
+
+NO_PROMPT = Prompt(system="", user="", version="none")
+"""Stands in for the prompt of a decider that does not read one."""
 
 _BLOCKING_STATES = {OrderState.PENDING.value, OrderState.UNKNOWN.value}
 
@@ -112,6 +115,9 @@ class CycleSteps:
     async def prompt(self, state: CycleState) -> dict[str, Any]:
         if state.protective:
             return {"skipped": "protective exit"}
+        if not self._decider.needs_prompt:
+            state.prompt = NO_PROMPT
+            return {"skipped": f"the {self._decider.name} decider reads the snapshot only"}
         snapshot = state.require_snapshot()
         prompt = build_trading_prompt(snapshot, snapshot.position, self._config)
         state.prompt = prompt
