@@ -4,7 +4,7 @@
 
 1. Overhead: ``TradingEngine.run_cycle`` against in-process fakes (no latency): a
    paper exchange over a static market, a scripted decider that alternates buy, sell and
-   hold so every third cycle sends an order, and the real SQL store on a SQLite file (all
+   hold so two cycles in three send an order, and the real SQL store on a SQLite file (all
    writes included). Target: median <= 10 ms.
 2. Concurrency: ``collect_snapshot`` against a fake exchange whose every call takes
    50 ms (real ``asyncio.sleep``). Target: wall time <= 1.2 x one round trip.
@@ -32,8 +32,8 @@ from bithumb_llm_trader.domain import (
     CandleInterval,
     Level,
     Market,
-    OrderChance,
     Orderbook,
+    OrderChance,
     Ticker,
 )
 from bithumb_llm_trader.engine import TradingEngine
@@ -166,7 +166,7 @@ def main() -> int:
     warm = timings[10:]  # the first cycles create the schema and warm caches
     median = statistics.median(warm)
     p95 = statistics.quantiles(warm, n=20)[-1]
-    print(f"engine overhead per cycle ({len(warm)} cycles, SQLite file, orders every 3rd):")
+    print(f"engine overhead per cycle ({len(warm)} cycles, SQLite file, orders in 2 of 3):")
     print(f"  median {median:.2f} ms   p95 {p95:.2f} ms   target <= 10 ms median")
     latency = 0.05
     walls = asyncio.run(snapshot_concurrency(latency, 10))

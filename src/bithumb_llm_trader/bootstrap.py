@@ -64,7 +64,9 @@ def secrets_of(config: StrategyConfig, extra: str | None = None) -> list[str]:
     return [v for v in values if v]
 
 
-def check_live(config: StrategyConfig, mode: RunMode, llm_key: str | None) -> None:
+def check_live(
+    config: StrategyConfig, mode: RunMode, llm_key: str | None, *, decides: bool = True
+) -> None:
     """Refuse a live run that lacks what it needs, before any connection is made."""
     if not mode.live:
         return
@@ -73,7 +75,7 @@ def check_live(config: StrategyConfig, mode: RunMode, llm_key: str | None) -> No
             "live trading needs Bithumb API keys: set BITHUMB_API_KEY and BITHUMB_API_SECRET"
             " (or api.api_key / api.api_secret in the config)"
         )
-    if config.strategy.decider == "llm" and not llm_key:
+    if decides and config.strategy.decider == "llm" and not llm_key:
         raise LiveTradingRefused(
             "live trading with the llm decider needs an OpenAI key: set OPENAI_API_KEY or"
             " pass --openai-api-key (or choose strategy.decider: rules)"
@@ -115,6 +117,14 @@ def build_client(
     )
 
 
+def rule_decider(config: StrategyConfig) -> RuleBasedDecider:
+    return RuleBasedDecider(
+        config.strategy.rules,
+        stop_loss_pct=config.risk.stop_loss_pct,
+        take_profit_pct=config.risk.take_profit_pct,
+    )
+
+
 def build_decider(
     config: StrategyConfig,
     *,
@@ -127,11 +137,7 @@ def build_decider(
     cache: bool | None = None,
 ) -> tuple[Decider, httpx.AsyncClient | None]:
     """The LLM decider when it can run; the rules when asked for or when dry without a key."""
-    rules = RuleBasedDecider(
-        config.strategy.rules,
-        stop_loss_pct=config.risk.stop_loss_pct,
-        take_profit_pct=config.risk.take_profit_pct,
-    )
+    rules = rule_decider(config)
     if config.strategy.decider == "rules":
         return rules, None
     if not llm_key:
@@ -163,12 +169,17 @@ def build_runtime(
     transport: httpx.AsyncBaseTransport | None = None,
     reset_paper: bool = False,
     store_factory: Callable[[str], SqlStore] = open_store,
+    decides: bool = True,
 ) -> Runtime:
-    """Wire a runtime for one strategy. Makes no network call."""
+    """Wire a runtime for one strategy. Makes no network call.
+
+    ``decides=False`` is for commands that only execute (a TWAP): no language model is
+    set up and none is needed, so a live TWAP never asks for an OpenAI key.
+    """
     clock = clock or SystemClock()
     mode = resolve_mode(config, live)
     llm_key = openai_key(config, openai_api_key)
-    check_live(config, mode, llm_key)
+    check_live(config, mode, llm_key, decides=decides)
     store = store_factory(db_url or config.database.url)
     notes = list(mode.notes)
     client = build_client(config, clock, transport)
@@ -190,8 +201,11 @@ def build_runtime(
             paper.reset()
             notes.append("paper wallet reset to the configured initial balances")
         exchange = paper
-    decider, http = build_decider(
-        config, mode=mode, llm_key=llm_key, clock=clock, store=store, notes=notes
-    )
+    if decides:
+        decider, http = build_decider(
+            config, mode=mode, llm_key=llm_key, clock=clock, store=store, notes=notes
+        )
+    else:
+        decider, http = rule_decider(config), None
     return Runtime(config=config, mode=mode, client=client, exchange=exchange,
                    decider=decider, store=store, clock=clock, notes=notes, llm_http=http)

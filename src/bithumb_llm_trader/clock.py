@@ -11,6 +11,28 @@ import time
 from datetime import datetime, timedelta
 
 from .domain import UTC
+from .ports import Clock
+
+
+async def sleep_or_stop(clock: Clock, seconds: float, stop: asyncio.Event) -> bool:
+    """Sleep ``seconds`` on ``clock`` unless ``stop`` is set first; True when stopped.
+
+    Long waits (between cycles, between TWAP slices) must end at once on Ctrl-C, and
+    must still advance a manual clock in tests.
+    """
+    if stop.is_set():
+        return True
+    if seconds <= 0:
+        return False
+    sleeper = asyncio.ensure_future(clock.sleep(seconds))
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (sleeper, stopper):
+            task.cancel()
+        await asyncio.gather(sleeper, stopper, return_exceptions=True)
+    return stop.is_set()
 
 
 class SystemClock:

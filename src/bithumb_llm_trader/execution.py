@@ -158,10 +158,11 @@ class OrderExecutor:
             except RetryableError as exc:
                 events.add("send_failed", attempt=attempt, error=_describe(exc))
             except ExchangeRejected as exc:
-                if attempt == 1 or "duplicate" not in (exc.name or ""):
+                if "duplicate" not in (exc.name or ""):
                     raise
-                # The first send did arrive after all: the id is taken. Find it.
-                events.add("duplicate_on_resend", error=_describe(exc))
+                # An order with this id exists (an earlier send arrived after all, perhaps
+                # from a run that crashed): follow that one, never place another.
+                events.add("duplicate_client_order_id", attempt=attempt, error=_describe(exc))
             else:
                 events.add("accepted", attempt=attempt, order_id=order.order_id)
                 return order

@@ -43,11 +43,18 @@ class BookWalk:
 
     def slippage_bps(self, side: Side, arrival: Decimal) -> Decimal | None:
         """Signed cost versus ``arrival`` in bps: positive means worse than arrival."""
-        avg = self.average_price
-        if avg is None:
-            return None
-        diff = avg - arrival if side is Side.BUY else arrival - avg
-        return bps(diff, arrival)
+        return signed_slippage_bps(side, self.average_price, arrival)
+
+
+def signed_slippage_bps(side: Side, avg: Decimal | None, arrival: Decimal | None) -> Decimal | None:
+    """Cost of a fill at ``avg`` against ``arrival`` in bps, to 2 decimals.
+
+    Positive is worse: paid more than arrival on a buy, received less on a sell.
+    None when nothing filled or there is no arrival price.
+    """
+    if avg is None or arrival is None or arrival == 0:
+        return None
+    return bps(avg - arrival if side is Side.BUY else arrival - avg, arrival)
 
 
 def walk_book(

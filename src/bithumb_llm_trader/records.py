@@ -274,6 +274,7 @@ class TwapRunRecord:
     avg_price: Decimal | None = None
     slippage_bps: Decimal | None = None
     fees: Decimal = Decimal(0)
+    error: str | None = None
     params_json: JsonDict = field(default_factory=dict)
 
 

@@ -128,3 +128,14 @@ async def test_crash_between_send_and_record_is_reconciled() -> None:
                      client_order_id="bt-9", notional=D(10_000)), "r1", None, None)
     store.save_order(ghost)
     assert (await executor.reconcile(ghost)).state == "not_sent"
+
+
+async def test_an_id_already_on_the_exchange_is_followed_not_replaced() -> None:
+    executor, gateway, store, paper = setup()
+    await paper.place_order(REQUEST)  # placed by a run that died before recording it
+    report = await executor.execute(REQUEST, run_id="r2")
+    assert report.status == "filled"
+    assert gateway.posts == ["bt-1"]  # the one refused attempt; nothing else placed
+    assert [e["event"] for e in report.events][:3] == [
+        "recorded", "duplicate_client_order_id", "lookup"]
+    assert len([b for b in await paper.accounts() if b.currency == "BTC"]) == 1

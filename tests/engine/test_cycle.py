@@ -181,3 +181,24 @@ async def test_guard_of_a_flat_position_is_cleared(tmp_path: Path) -> None:
         entry_price=D(1), run_id="x", updated_at=r.clock.now()))
     await r.engine.run_cycle()
     assert r.store.load_guard("e2e", "KRW-BTC") is None  # flat position clears it
+
+
+async def test_a_large_trade_goes_out_as_a_twap(tmp_path: Path) -> None:
+    r = rig(tmp_path, [buy()], twap={"threshold_krw": 50000, "duration": "2m", "slices": 2})
+    result = await r.engine.run_cycle()
+    assert result.ok, result.error
+    assert result.allocation is not None and result.allocation["use_twap"] is True
+    execution = result.execution
+    assert execution is not None and execution["method"] == "twap"
+    assert execution["status"] == "filled"
+    twap = rows(r.store, "twap_runs")
+    assert len(twap) == 1 and twap[0]["run_id"] == result.run_id
+    assert twap[0]["status"] == "done" and D(twap[0]["filled_funds"]) > 0
+    slices = rows(r.store, "twap_slices")
+    assert [s["slice_no"] for s in slices] == [1, 2]
+    orders = rows(r.store, "orders")
+    assert {o["twap_run_id"] for o in orders} == {twap[0]["twap_run_id"]}
+    assert sum(D(o["executed_funds"]) for o in orders) == D(execution["filled_funds"])
+    assert D(execution["filled_funds"]) <= D(100_000)
+    assert r.store.load_guard("e2e", "KRW-BTC") is not None
+    assert r.clock.now() > result.started_at  # the slices waited on the clock

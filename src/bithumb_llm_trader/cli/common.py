@@ -73,8 +73,8 @@ def print_json(data: Any, *, compact: bool) -> None:
     sys.stdout.flush()
 
 
-def install_stop_handlers(stop: asyncio.Event) -> Callable[[], None]:
-    """First Ctrl-C or SIGTERM: finish the current step and stop. Second: interrupt now.
+def install_stop_handlers(stop: asyncio.Event, what: str = "cycle") -> Callable[[], None]:
+    """First Ctrl-C or SIGTERM: finish the current ``what`` and stop. Second: interrupt now.
 
     Returns a function that removes the handlers again.
     """
@@ -85,7 +85,7 @@ def install_stop_handlers(stop: asyncio.Event) -> Callable[[], None]:
     def on_signal() -> None:
         presses["count"] += 1
         if presses["count"] == 1:
-            stderr().print("stopping after the current cycle (Ctrl-C again to interrupt now)")
+            stderr().print(f"stopping after the current {what} (Ctrl-C again to interrupt now)")
             stop.set()
         elif main_task is not None:
             main_task.cancel()

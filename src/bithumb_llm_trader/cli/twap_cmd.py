@@ -1,14 +1,281 @@
-"""``bithumb-trader twap``: not built yet in this version."""
+"""``bithumb-trader twap``: one large order as time-sliced child orders (TWAP).
+
+A progress bar goes to stderr and the JSON summary to stdout. Ctrl-C ends the run after
+the current slice and leaves it resumable: ``twap --resume RUN_ID [CONFIG]`` continues
+it without sending any slice twice. Defaults come from the strategy file's ``twap``
+section; real orders need ``dry_run: false`` in the file AND ``--live``, as for ``run``.
+"""
 
 from __future__ import annotations
 
-import typer
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from types import TracebackType
+from typing import Annotated, Any
 
-from .common import fail
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn
+
+from ..bootstrap import Runtime, build_runtime, secrets_of
+from ..config import DatabaseConfig, StrategyConfig
+from ..domain import Side, parse_duration, to_decimal
+from ..engine.results import jsonable
+from ..errors import InvalidOrder
+from ..store import open_store, redact_url
+from ..twap import TWAPExecutor, TwapParams, TwapProgress, TwapReport
+from .common import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    fail,
+    handled_errors,
+    install_stop_handlers,
+    load,
+    print_json,
+    setup_logging,
+    stderr,
+)
+
+log = logging.getLogger(__name__)
+
+_SIDES = {"buy": Side.BUY, "sell": Side.SELL}
+_EXIT_BY_STATUS = {"done": EXIT_OK, "stopped": EXIT_INTERRUPTED, "failed": EXIT_FAILED}
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """What to do: a new TWAP (``params``) or a stored one to continue (``resume``)."""
+
+    params: TwapParams | None = None
+    resume: str | None = None
 
 
 def command(
     ctx: typer.Context,
+    config: Annotated[str | None, typer.Argument(
+        help="strategy file (optional with --resume)")] = None,
+    side: Annotated[str | None, typer.Option("--side", help="buy or sell")] = None,
+    notional: Annotated[str | None, typer.Option(
+        "--notional", help="KRW to spend (buy) or receive (sell), whole won")] = None,
+    volume: Annotated[str | None, typer.Option(
+        "--volume", help="coins to buy or sell, up to 8 decimals")] = None,
+    duration: Annotated[str | None, typer.Option(
+        "--duration", help="e.g. 30m (default: twap.duration)")] = None,
+    slices: Annotated[int | None, typer.Option("--slices", help="number of slices")] = None,
+    interval: Annotated[str | None, typer.Option(
+        "--interval", help="time between slices, e.g. 1m (instead of --slices)")] = None,
+    limit_price: Annotated[str | None, typer.Option(
+        "--limit-price", help="never buy above / sell below this price")] = None,
+    max_slippage_bps: Annotated[str | None, typer.Option(
+        "--max-slippage-bps", help="guard against the arrival price, in bps")] = None,
+    jitter: Annotated[str | None, typer.Option(
+        "--jitter", help="0 to 0.5: random move of slice sizes and times")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="seed of the jitter")] = None,
+    final_sweep: Annotated[bool, typer.Option(
+        "--final-sweep", help="send what is left at the end as one more guarded order")] = False,
+    resume: Annotated[str | None, typer.Option(
+        "--resume", help="continue a stopped or crashed TWAP run by its id")] = None,
+    live: Annotated[bool, typer.Option(
+        "--live", help="send real orders (needs dry_run: false)")] = False,
+    db: Annotated[str | None, typer.Option("--db", help="database URL")] = None,
+    json_only: Annotated[bool, typer.Option("--json", help="print only JSON")] = False,
+    verbose: Annotated[int, typer.Option("-v", "--verbose", count=True)] = 0,
+    no_log_file: Annotated[bool, typer.Option("--no-log-file", help="do not write logs/")] = False,
 ) -> None:
-    """Not built yet."""
-    fail("'twap' is not built yet in this version", 2)
+    """Execute a large order as time-sliced child orders (TWAP)."""
+    if ctx.args:
+        fail(f"unexpected arguments: {' '.join(ctx.args)}")
+    trade = {"--side": side, "--notional": notional, "--volume": volume,
+             "--duration": duration, "--slices": slices, "--interval": interval,
+             "--limit-price": limit_price, "--max-slippage-bps": max_slippage_bps,
+             "--jitter": jitter, "--seed": seed, "--final-sweep": final_sweep or None}
+    if resume is not None:
+        given = [name for name, value in trade.items() if value is not None]
+        if given:
+            fail(f"--resume continues a run as it was planned; drop {', '.join(given)}")
+        strategy = _resume_config(config, db, resume)
+        job = _Job(resume=resume)
+    else:
+        if config is None:
+            fail("give a strategy file (or --resume RUN_ID)")
+        strategy = load(config)
+        job = _Job(params=_new_params(strategy, trade))
+    with handled_errors():
+        setup_logging(strategy, verbose, no_log_file, secrets_of(strategy))
+        code = asyncio.run(_execute(strategy, job, live=live, db=db, json_only=json_only,
+                                    injected=dict(ctx.obj or {})))
+    raise typer.Exit(code)
+
+
+def _new_params(config: StrategyConfig, trade: dict[str, Any]) -> TwapParams:
+    """Parameters from the command line over the defaults of ``config``; exit 2 if bad."""
+    side = _SIDES.get(str(trade["--side"]).lower()) if trade["--side"] else None
+    if side is None:
+        fail("--side must be buy or sell")
+    if (trade["--notional"] is None) == (trade["--volume"] is None):
+        fail("give exactly one of --notional KRW or --volume QTY")
+    if trade["--slices"] is not None and trade["--interval"] is not None:
+        fail("give --slices or --interval, not both")
+    overrides: dict[str, Any] = {}
+    if trade["--duration"] is not None:
+        overrides["duration"] = _duration(trade["--duration"], "--duration")
+    if trade["--slices"] is not None:
+        overrides.update(slices=trade["--slices"], interval=None)
+    if trade["--interval"] is not None:
+        overrides.update(interval=_duration(trade["--interval"], "--interval"), slices=None)
+    for option, field in (("--limit-price", "limit_price"), ("--jitter", "jitter"),
+                          ("--max-slippage-bps", "max_slippage_bps")):
+        if trade[option] is not None:
+            overrides[field] = _decimal(trade[option], option)
+    if trade["--seed"] is not None:
+        overrides["seed"] = trade["--seed"]
+    if trade["--final-sweep"]:
+        overrides["final_sweep"] = True
+    notional, volume = (_decimal(trade[o], o) if trade[o] is not None else None
+                        for o in ("--notional", "--volume"))
+    try:
+        return TwapParams.from_config(config, side=side, notional=notional, volume=volume,
+                                      **overrides)
+    except InvalidOrder as exc:
+        fail(str(exc))
+
+
+def _decimal(text: str, option: str) -> Decimal:
+    try:
+        return to_decimal(text, option)
+    except ValueError as exc:
+        fail(str(exc))
+
+
+def _duration(text: str, option: str) -> timedelta:
+    try:
+        value = parse_duration(text)
+    except ValueError as exc:
+        fail(f"{option}: {exc}")
+    if value <= timedelta(0):
+        fail(f"{option} must be longer than zero")
+    return value
+
+
+def _resume_config(config_path: str | None, db: str | None, twap_run_id: str) -> StrategyConfig:
+    """The strategy file if given; else a default config named after the run's strategy."""
+    if config_path is not None:
+        return load(config_path)
+    url = db or DatabaseConfig().url
+    with handled_errors():
+        store = open_store(url)
+        try:
+            run = store.load_twap_run(twap_run_id)
+        finally:
+            store.close()
+    if run is None:
+        fail(f"no TWAP run {twap_run_id!r} in {redact_url(url)}")
+    if not run.dry_run:
+        fail(f"TWAP run {twap_run_id} was live: resume it with its strategy file and --live")
+    return StrategyConfig(name=run.strategy, database=DatabaseConfig(url=url))
+
+
+async def _execute(
+    config: StrategyConfig, job: _Job, *, live: bool, db: str | None, json_only: bool,
+    injected: dict[str, Any],
+) -> int:
+    # A TWAP decides nothing, so a live TWAP never needs a language-model key.
+    runtime = build_runtime(config, live=live, db_url=db, clock=injected.get("clock"),
+                            transport=injected.get("transport"), decides=False)
+    try:
+        for note in runtime.notes:
+            log.info(note)
+            if not json_only:
+                stderr().print(f"[yellow]{note}[/]")
+        report = await _twap(runtime, job, json_only=json_only)
+    finally:
+        await runtime.aclose()
+        runtime.store.close()
+    print_json({**jsonable(report), "mode": runtime.mode.name,
+                "notes": [*runtime.notes, *report.notes]}, compact=False)
+    if report.status != "done" and not json_only:
+        stderr().print(f"TWAP {report.status}{_resume_hint(report.twap_run_id)}")
+    return _EXIT_BY_STATUS.get(report.status, EXIT_FAILED)
+
+
+async def _twap(runtime: Runtime, job: _Job, *, json_only: bool) -> TwapReport:
+    """Run (or resume) the TWAP with Ctrl-C handlers and the progress bar in place."""
+    executor = TWAPExecutor(runtime.exchange, runtime.clock, runtime.store,
+                            strategy=runtime.config.name, dry_run=not runtime.mode.live)
+    stop = asyncio.Event()
+    remove_handlers = install_stop_handlers(stop, "slice")
+    view = _ProgressView(None if json_only else stderr())
+    try:
+        with view:
+            if job.resume is not None:
+                return await executor.resume(job.resume, progress=view, stop=stop)
+            assert job.params is not None
+            return await executor.run(job.params, progress=view, stop=stop)
+    except InvalidOrder as exc:
+        fail(str(exc))
+    except asyncio.CancelledError:  # a second Ctrl-C: stop at once, resumable
+        stderr().print(f"interrupted{_resume_hint(view.twap_run_id)}")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    finally:
+        remove_handlers()
+
+
+def _resume_hint(twap_run_id: str | None) -> str:
+    if twap_run_id is None:
+        return ""
+    return f"; continue with: bithumb-trader twap --resume {twap_run_id} CONFIG"
+
+
+class _ProgressView:
+    """A rich progress bar: filled / total, average price, slippage, time left."""
+
+    def __init__(self, console: Console | None) -> None:
+        self._progress = None if console is None else Progress(
+            TextColumn("[bold]TWAP[/] {task.description}"), BarColumn(bar_width=16),
+            TextColumn("{task.fields[filled]} / {task.fields[parent]} {task.fields[unit]}"),
+            TextColumn("avg {task.fields[avg]}"), TextColumn("slip {task.fields[slip]} bps"),
+            TextColumn("{task.fields[left]} left"),
+            console=console, auto_refresh=False,
+        )
+        self._task: TaskID | None = None
+        self.twap_run_id: str | None = None
+
+    def __enter__(self) -> _ProgressView:
+        if self._progress is not None:
+            self._progress.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        if self._progress is not None:
+            self._progress.refresh()
+            self._progress.stop()
+
+    def __call__(self, progress: TwapProgress) -> None:
+        self.twap_run_id = progress.twap_run_id
+        if self._progress is None:
+            return
+        krw = progress.unit == "notional"
+        fields: dict[str, Any] = {
+            "filled": _amount(progress.filled, krw), "parent": _amount(progress.total, krw),
+            "unit": "KRW" if krw else "coins",
+            "avg": "-" if progress.avg_price is None else _amount(progress.avg_price, True),
+            "slip": "-" if progress.slippage_bps is None else str(progress.slippage_bps),
+            "left": timedelta(seconds=round(progress.seconds_left)),
+        }
+        # Floats only size the bar on screen; every number shown is the exact Decimal.
+        done, total = float(progress.filled), float(progress.total)
+        description = progress.last_event or ""
+        if self._task is None:
+            self._task = self._progress.add_task(description, total=total, **fields)
+        self._progress.update(self._task, description=description, completed=done, **fields)
+        self._progress.refresh()
+
+
+def _amount(value: Decimal, krw: bool) -> str:
+    """Whole won with separators, or coins as exact as they are."""
+    return f"{value:,.0f}" if krw else f"{value.normalize():f}"

@@ -22,6 +22,7 @@ from ..market import MarketSnapshot, collect_snapshot
 from ..ports import Clock, Decider, Exchange, Store
 from ..records import RunRecord, RunUpdate
 from ..risk import RiskManager, assess_state, start_of_day_kst
+from ..twap import TWAPExecutor
 from . import recording as rec
 from .results import CycleResult, StepResult, jsonable
 from .state import CycleState, Stop
@@ -64,6 +65,9 @@ class TradingEngine:
         self._ids = ids
         self._kill_switch = kill_switch or _kill_switch_file(config.risk.kill_switch_file)
         self._snapshot = snapshot_provider or (lambda: collect_snapshot(exchange, config, clock))
+        orders = executor or OrderExecutor(
+            exchange, store, clock, strategy=config.name, dry_run=mode != "live"
+        )
         self._steps = CycleSteps(
             config,
             exchange=exchange,
@@ -73,9 +77,9 @@ class TradingEngine:
             ids=ids,
             dry_run=mode != "live",
             risk=RiskManager(config.risk, min_order_krw=config.allocation.min_order_krw),
-            executor=executor or OrderExecutor(
-                exchange, store, clock, strategy=config.name, dry_run=mode != "live"
-            ),
+            executor=orders,
+            twap=TWAPExecutor(exchange, clock, store, strategy=config.name,
+                              dry_run=mode != "live", orders=orders),
         )
 
     @property

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TypeVar
 
+from ..clock import sleep_or_stop
 from ..ports import Clock
 
 T = TypeVar("T")
@@ -41,20 +42,5 @@ async def run_loop(
         if every is None or stop.is_set() or (max_cycles is not None and count >= max_cycles):
             return count
         next_start = started + count * every.total_seconds()
-        if await _pause(clock, max(next_start - clock.monotonic(), 0.0), stop):
+        if await sleep_or_stop(clock, max(next_start - clock.monotonic(), 0.0), stop):
             return count
-
-
-async def _pause(clock: Clock, seconds: float, stop: asyncio.Event) -> bool:
-    """Sleep on ``clock``; True when ``stop`` was set before the time was up."""
-    if stop.is_set():
-        return True
-    sleeper = asyncio.ensure_future(clock.sleep(seconds))
-    stopper = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in (sleeper, stopper):
-            task.cancel()
-        await asyncio.gather(sleeper, stopper, return_exceptions=True)
-    return stop.is_set()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from ..allocation import AllocationProposal
 from ..decision import TradeDecision
-from ..domain import Side, average_price, bps
+from ..domain import average_price
 from ..execution import OrderReport
+from ..liquidity import signed_slippage_bps
 from ..market import MarketSnapshot
 from ..records import (
     AllocationRecord,
@@ -19,6 +19,7 @@ from ..records import (
     RiskVerdictRecord,
 )
 from ..risk import RiskVerdict
+from ..twap import TwapReport
 from .results import jsonable
 
 
@@ -150,6 +151,52 @@ def skipped_execution(
     )
 
 
+def twap_execution(
+    report: TwapReport,
+    proposal: AllocationProposal,
+    decision: TradeDecision,
+    snapshot: MarketSnapshot,
+    *,
+    execution_id: str,
+    run_id: str,
+    strategy: str,
+    created_at: datetime,
+    dry_run: bool,
+) -> ExecutionRecord:
+    """The closing row of a cycle whose trade went out as a TWAP."""
+    if report.status == "failed" and report.filled_volume == 0:
+        status = "failed"
+    elif report.filled_volume == 0:
+        status = "unfilled"
+    else:
+        status = "filled" if report.remaining <= 0 else "partial"
+    return ExecutionRecord(
+        execution_id=execution_id,
+        run_id=run_id,
+        strategy=strategy,
+        created_at=created_at,
+        agent_intent=decision.agent_intent.value,
+        action=decision.action.value,
+        side=proposal.side.value,
+        method="twap",
+        status=status,
+        dry_run=dry_run,
+        twap_run_id=report.twap_run_id,
+        requested_notional=proposal.final_notional,
+        requested_volume=proposal.volume,
+        filled_volume=report.filled_volume,
+        filled_funds=report.filled_funds,
+        avg_price=report.avg_price,
+        fee=report.fees,
+        reference_price=snapshot.last_price,
+        arrival_price=report.arrival_price,
+        slippage_bps=report.slippage_bps,
+        result_json={"twap_status": report.status, "remaining": report.remaining,
+                     "slices_sent": report.slices_sent, "error": report.error,
+                     "events": jsonable(list(report.events))},
+    )
+
+
 def order_execution(
     report: OrderReport,
     proposal: AllocationProposal,
@@ -191,9 +238,3 @@ def order_execution(
                      **(extra or {})},
     )
 
-
-def signed_slippage_bps(side: Side, avg: Decimal | None, arrival: Decimal | None) -> Decimal | None:
-    """Cost against ``arrival`` in bps; positive is worse (paid more, or received less)."""
-    if avg is None or arrival is None or arrival == 0:
-        return None
-    return bps(avg - arrival if side is Side.BUY else arrival - avg, arrival)

@@ -5,22 +5,33 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from ..allocation import AllocationRequest, evaluate_allocation
 from ..config import StrategyConfig
 from ..decision import Action, AgentIntent, TradeDecision, decision_records
 from ..domain import ZERO, OrderRequest, OrderState, OrderType, Side, round_volume
 from ..errors import RetryableError
-from ..execution import OrderExecutor, OrderReport
+from ..execution import OrderExecutor
 from ..ports import Clock, Decider, Exchange, Store
 from ..prompts import Prompt, build_trading_prompt
 from ..records import OrderRecord, PositionGuardRecord
 from ..risk import RiskManager, RiskVerdict, sell_fraction, stop_price, take_profit_price
+from ..twap import TWAPExecutor, TwapParams
 from . import recording as rec
 from .state import CycleState, Stop
 
 log = logging.getLogger(__name__)
+
+class Filled(Protocol):
+    """What a single order or a TWAP reports of its fills."""
+
+    @property
+    def filled_volume(self) -> Decimal: ...
+
+    @property
+    def filled_funds(self) -> Decimal: ...
+
 
 NO_PROMPT = Prompt(system="", user="", version="none")
 """Stands in for the prompt of a decider that does not read one."""
@@ -43,6 +54,7 @@ class CycleSteps:
         dry_run: bool,
         risk: RiskManager,
         executor: OrderExecutor,
+        twap: TWAPExecutor | None = None,
     ) -> None:
         self._config = config
         self._exchange = exchange
@@ -53,6 +65,7 @@ class CycleSteps:
         self._dry_run = dry_run
         self._risk = risk
         self._orders = executor
+        self._twap = twap
         self.committed_krw: Callable[[], Decimal] = lambda: ZERO
 
     @property
@@ -211,6 +224,8 @@ class CycleSteps:
         snapshot = state.require_snapshot()
         proposal, verdict = state.proposal, state.verdict
         assert proposal is not None and verdict is not None
+        if proposal.use_twap and self._twap is not None:
+            return await self._execute_twap(state, verdict)
         request = self._order_request(state, verdict)
         report = await self._orders.execute(request, run_id=state.run_id)
         execution = rec.order_execution(
@@ -225,6 +240,33 @@ class CycleSteps:
         return {"status": report.status, "client_order_id": report.client_order_id,
                 "filled_volume": report.filled_volume, "avg_price": execution.avg_price,
                 "slippage_bps": execution.slippage_bps}
+
+    async def _execute_twap(self, state: CycleState, verdict: RiskVerdict) -> dict[str, Any]:
+        """A trade too large for one order goes out in slices over ``twap.duration``."""
+        snapshot = state.require_snapshot()
+        proposal = state.proposal
+        assert proposal is not None and self._twap is not None and verdict.side is not None
+        buying = verdict.side is Side.BUY
+        params = TwapParams.from_config(
+            self._config, side=verdict.side, run_id=state.run_id,
+            notional=proposal.final_notional if buying else None,
+            volume=None if buying else proposal.volume,
+            limit_price=verdict.limit_price,
+            min_order_krw=max(self._config.allocation.min_order_krw,
+                              snapshot.order_chance.min_total),
+        )
+        report = await self._twap.run(params)
+        execution = rec.twap_execution(
+            report, proposal, verdict.decision, snapshot,
+            execution_id=self._ids(), run_id=state.run_id, strategy=self.strategy,
+            created_at=self._clock.now(), dry_run=self._dry_run,
+        )
+        state.execution = execution
+        self._store.write([execution])
+        self._update_guard(state, verdict, report)
+        return {"status": execution.status, "twap_run_id": report.twap_run_id,
+                "filled_volume": report.filled_volume, "avg_price": report.avg_price,
+                "slippage_bps": report.slippage_bps}
 
     def _order_request(self, state: CycleState, verdict: RiskVerdict) -> OrderRequest:
         proposal = state.proposal
@@ -243,7 +285,7 @@ class CycleSteps:
         return OrderRequest(market=market, side=Side.SELL, order_type=OrderType.MARKET,
                             client_order_id=client_id, volume=proposal.volume)
 
-    def _update_guard(self, state: CycleState, verdict: RiskVerdict, report: OrderReport) -> None:
+    def _update_guard(self, state: CycleState, verdict: RiskVerdict, report: Filled) -> None:
         snapshot = state.require_snapshot()
         market = str(snapshot.market)
         position = snapshot.position

@@ -224,7 +224,8 @@ twap_runs = _table(
     _money("total_volume", nullable=True), _money("limit_price", nullable=True),
     _money("max_slippage_bps", nullable=True), _money("arrival_price", nullable=True),
     _money("filled_volume"), _money("filled_funds"), _money("avg_price", nullable=True),
-    _money("slippage_bps", nullable=True), _money("fees"), _json("params_json"),
+    _money("slippage_bps", nullable=True), _money("fees"),
+    Column("error", Text(), nullable=True), _json("params_json"),
     *_run_indexes("twap_runs"),
 )
 
