@@ -118,8 +118,10 @@ def summary_table(result: CycleResult) -> Table:
     table.add_column(style="bold")
     table.add_column()
     table.add_row("run", result.run_id)
-    table.add_row("equity KRW", f"{result.equity_krw}  (reserve {result.reserved_pool_krw})")
-    table.add_row("state", str(result.trading_state))
+    if result.equity_krw is not None:
+        table.add_row("equity KRW", f"{result.equity_krw}  (reserve {result.reserved_pool_krw})")
+    if result.trading_state is not None:
+        table.add_row("state", result.trading_state)
     decision = result.decision or {}
     if decision:
         table.add_row("decision", f"{decision.get('action')} conf {decision.get('confidence')}"
