@@ -16,7 +16,7 @@ import httpx
 from .api_client import BithumbClient
 from .clock import SystemClock
 from .config import StrategyConfig
-from .decision import LLMDecisionMaker, ResponseFormatMemory, RuleBasedDecider
+from .decision import ResponseFormatMemory, RuleBasedDecider
 from .errors import LiveTradingRefused
 from .paper import PaperExchange
 from .ports import Clock, Decider, Exchange
@@ -145,6 +145,10 @@ def build_decider(
             raise LiveTradingRefused("no OpenAI key for a live run")
         notes.append("no OpenAI key: using the rule-based decider for this dry run")
         return rules, None
+    # Imported here: the openai SDK takes a third of a second to import, and most
+    # commands (report, validate, dry runs without a key) never need it.
+    from .decision.llm import LLMDecisionMaker
+
     http = httpx.AsyncClient(timeout=config.llm.timeout)
     use_cache = config.llm.cache if cache is None else cache
     decider = LLMDecisionMaker(

@@ -19,6 +19,7 @@
         ├── AuthError           401/403: keys, permissions, IP allow-list, clock skew
         ├── StoreError          database unreachable or of the wrong schema
         ├── LiveTradingRefused  live trading asked for without what it needs
+        ├── MissingDependency   an optional extra (e.g. ``plots``) is not installed
         └── OrderStateUnknown   an order may exist on the exchange but cannot be found
 
 ``retryable`` says which branch an error is on. ``safe_to_retry`` is narrower: it is
@@ -171,6 +172,10 @@ class StoreError(StopError):
 
 class LiveTradingRefused(StopError):
     """Live trading was asked for without everything it needs."""
+
+
+class MissingDependency(StopError):
+    """A feature needs an optional extra that is not installed; the message says which."""
 
 
 class OrderStateUnknown(StopError):

@@ -14,6 +14,10 @@ from typing import Any, ClassVar
 
 JsonDict = dict[str, Any]
 
+PORTFOLIO_MARKET = "*"
+"""The market a portfolio records on its own ``cron_runs`` rows: it trades all of its
+members' markets, and its rows aggregate theirs (reports leave them out of totals)."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunRecord:

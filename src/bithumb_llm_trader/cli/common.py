@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from ..config import StrategyConfig, load_config
 from ..errors import StopError, TraderError
@@ -29,7 +30,7 @@ def stderr() -> Console:
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """Print a short error on stderr and exit; never a traceback for a known fault."""
-    stderr().print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    stderr().print(f"[bold red]error:[/] {escape(message)}", markup=True, soft_wrap=True)
     raise typer.Exit(code)
 
 

@@ -1,14 +1,168 @@
-"""``bithumb-trader report``: not built yet in this version."""
+"""``bithumb-trader report``: read the database back as tables, JSON, CSV and a chart.
+
+Thin on purpose: parse the options, open the database read-only, let ``report`` do the
+work, write where asked. Every known fault (no such file, foreign database, unknown
+strategy, bad period, missing ``plots`` extra, unwritable output) ends with one line on
+stderr and exit code 2, never a traceback.
+"""
 
 from __future__ import annotations
 
-import typer
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, TextIO
 
-from .common import fail
+import typer
+from rich.console import Console
+
+from ..clock import SystemClock
+from ..config import DatabaseConfig
+from ..errors import StopError
+from ..ports import Clock
+from ..report import (
+    Report,
+    ReportSource,
+    Scope,
+    build_report,
+    chart_format,
+    chart_series,
+    open_report_source,
+    parse_period,
+    render_json,
+    render_table,
+    require_matplotlib,
+    write_chart,
+    write_csv,
+)
+from .common import EXIT_USAGE, fail, handled_errors, load
+
+TABLE_WIDTH = 100
+"""Columns the table layout is designed for; used whenever stdout is not a terminal."""
+
+
+class OutputFormat(str, Enum):
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+
+
+DbOpt = Annotated[str | None, typer.Option(
+    "--db", metavar="URL", help="database URL (default: the config's, else sqlite:///bithumb_trader.db)")]
+ConfigOpt = Annotated[str | None, typer.Option(
+    "--config", metavar="CONFIG", help="strategy file whose database.url to read")]
+SinceOpt = Annotated[str | None, typer.Option(
+    "--since", metavar="DURATION", help="only the last 7d, 12h, 30m ... (not with --from/--to)")]
+FromOpt = Annotated[str | None, typer.Option(
+    "--from", metavar="WHEN", help="start, ISO date or date-time; without a zone it is KST")]
+ToOpt = Annotated[str | None, typer.Option(
+    "--to", metavar="WHEN", help="end, exclusive; a bare date includes that whole day (KST)")]
+StrategyOpt = Annotated[list[str] | None, typer.Option(
+    "--strategy", metavar="NAME", help="only this strategy (repeat for several)")]
+FormatOpt = Annotated[OutputFormat, typer.Option(
+    "--format", case_sensitive=False, help="table, json, or csv (one row per execution)")]
+OutputOpt = Annotated[str | None, typer.Option(
+    "--output", "-o", metavar="FILE", help="write to FILE instead of stdout")]
+ChartOpt = Annotated[str | None, typer.Option(
+    "--chart", metavar="FILE", help="also draw FILE.png, .svg or .html (needs the 'plots' extra)")]
 
 
 def command(
     ctx: typer.Context,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    since: SinceOpt = None,
+    start: FromOpt = None,
+    end: ToOpt = None,
+    strategy: StrategyOpt = None,
+    output_format: FormatOpt = OutputFormat.TABLE,
+    output: OutputOpt = None,
+    chart: ChartOpt = None,
 ) -> None:
-    """Not built yet."""
-    fail("'report' is not built yet in this version", 2)
+    """Report runs, decisions, risk, allocations, executions, slippage, fees, PnL,
+    equity and model cost from the database, without changing it."""
+    if ctx.args:
+        extra = " ".join(ctx.args)
+        fail(f"unexpected arguments: {extra} (see bithumb-trader report --help)")
+    clock: Clock = dict(ctx.obj or {}).get("clock") or SystemClock()
+    try:
+        period = parse_period(since=since, start=start, end=end, now=clock.now())
+        if chart is not None:
+            chart_format(chart)
+    except ValueError as exc:
+        fail(str(exc), EXIT_USAGE)
+    with handled_errors():
+        if chart is not None:
+            require_matplotlib()
+        scope = Scope(period=period, strategies=tuple(dict.fromkeys(strategy or ())))
+        source = open_report_source(_database_url(db, config))
+        try:
+            _produce(source, scope, output_format, output, chart, clock)
+        finally:
+            source.close()
+
+
+def _database_url(db: str | None, config: str | None) -> str:
+    if db:
+        return db
+    if config:
+        return load(config).database.url
+    return DatabaseConfig().url
+
+
+def _produce(
+    source: ReportSource,
+    scope: Scope,
+    output_format: OutputFormat,
+    output: str | None,
+    chart: str | None,
+    clock: Clock,
+) -> None:
+    report = None
+    if output_format is not OutputFormat.CSV or chart is not None:
+        report = build_report(source, scope, now=clock.now())
+    with _destination(output, csv=output_format is OutputFormat.CSV) as out:
+        if output_format is OutputFormat.CSV:
+            write_csv(source, scope, out)
+        elif output_format is OutputFormat.JSON:
+            assert report is not None
+            out.write(render_json(report))
+        else:
+            assert report is not None
+            terminal = output is None and out.isatty()
+            console = Console(file=out, width=None if terminal else TABLE_WIDTH,
+                              force_terminal=terminal, highlight=False)
+            render_table(report, console)
+    if chart is not None and report is not None:
+        _write_chart(source, scope, report, chart)
+
+
+def _write_chart(source: ReportSource, scope: Scope, report: Report, path: str) -> None:
+    series = chart_series(source, scope)
+    try:
+        write_chart(report, series, path)
+    except OSError as exc:
+        raise StopError(f"cannot write the chart {path}: {exc.strerror or exc}") from exc
+
+
+@contextmanager
+def _destination(output: str | None, *, csv: bool) -> Iterator[TextIO]:
+    """stdout, or ``output`` opened for writing; a file left half-written by a failure
+    is removed, so a failed report never looks like a finished one."""
+    if output is None:
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    path = Path(output)
+    try:
+        handle = path.open("w", encoding="utf-8", newline="" if csv else None)
+    except OSError as exc:
+        raise StopError(f"cannot write {output}: {exc.strerror or exc}") from exc
+    try:
+        with handle:
+            yield handle
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise

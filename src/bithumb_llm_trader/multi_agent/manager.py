@@ -34,7 +34,7 @@ from ..domain import ZERO, Order, Side, round_krw
 from ..engine import CycleResult, TradingEngine, new_run_id
 from ..execution import OrderExecutor
 from ..ports import Account, Clock, Decider, OrderGateway, Store
-from ..records import RunRecord, RunUpdate, TwapRunRecord
+from ..records import PORTFOLIO_MARKET, RunRecord, RunUpdate, TwapRunRecord
 from ..risk import RiskState, start_of_day_kst
 from . import capital
 from .batch import BatchSettler
@@ -197,7 +197,7 @@ class MultiAgentPortfolioManager:
         run_id, started = self._ids(), self._clock.now()
         self._data.begin_cycle()
         self._opening, self._cycle_settlements = None, []
-        self._store.write([RunRecord(run_id=run_id, strategy=self.name, market="*",
+        self._store.write([RunRecord(run_id=run_id, strategy=self.name, market=PORTFOLIO_MARKET,
                                      mode=self.mode, started_at=started)])
         try:
             earlier = await self._settler.resume(run_id)

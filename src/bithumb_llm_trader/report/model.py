@@ -1,0 +1,208 @@
+"""What a report holds: frozen sections of exact figures, one set per strategy and in total.
+
+Every amount is a ``Decimal`` (never a float) and every count an ``int``; a figure
+that cannot be computed (a mean of nothing) is ``None`` rather than a misleading zero.
+The renderers (table, JSON, CSV, chart) only format these; nothing is recomputed there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from .period import Period
+
+MODES = ("dry", "live", "backtest")
+"""Run modes always listed, so JSON consumers find every key even when it is zero."""
+ACTIONS = ("buy", "sell", "hold")
+"""Decision actions always listed."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """``cron_runs``: how many cycles ran, how they ended, in which mode."""
+
+    count: int
+    failed: int
+    by_status: Mapping[str, int]
+    by_mode: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class ActionSummary:
+    count: int
+    mean_confidence: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionSummary:
+    """``llm_signals``: what the decider answered; HOLDs by why (``invalid_output``...)."""
+
+    count: int
+    mean_confidence: Decimal | None
+    by_action: Mapping[str, ActionSummary]
+    holds_by_reason: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class RiskSummary:
+    """``risk_verdicts``: approved, shrunk, and rejected by machine-readable reason."""
+
+    count: int
+    approved: int
+    shrunk: int
+    rejected: int
+    rejected_by_reason: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationSummary:
+    """``allocation_proposals``: notional wanted versus allowed, and the caps that bit."""
+
+    count: int
+    desired_notional_krw: Decimal
+    final_notional_krw: Decimal
+    capped: int
+    caps_hit: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionSummary:
+    """``llm_executions``, ``orders``, ``fills`` and ``twap_runs``: what was traded."""
+
+    count: int
+    by_status: Mapping[str, int]
+    by_method: Mapping[str, int]
+    attempted: int
+    filled: int
+    partial: int
+    fill_rate: Decimal | None
+    requested_notional_krw: Decimal
+    filled_funds_krw: Decimal
+    orders: int
+    orders_by_state: Mapping[str, int]
+    fills: int
+    bought_volume: Decimal
+    bought_funds_krw: Decimal
+    sold_volume: Decimal
+    sold_funds_krw: Decimal
+    twap_runs: int
+    twap_by_status: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class SlippageStats:
+    """Signed slippage in bps, positive is worse; nearest-rank percentiles."""
+
+    count: int
+    mean_bps: Decimal | None
+    p50_bps: Decimal | None
+    p95_bps: Decimal | None
+    worst_bps: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class SlippageSummary:
+    single_vs_snapshot: SlippageStats
+    single_vs_arrival: SlippageStats
+    twap_vs_snapshot: SlippageStats
+    twap_vs_arrival: SlippageStats
+
+
+@dataclass(frozen=True, slots=True)
+class FeeSummary:
+    """Fees paid, from ``fills``, split by whether the order was a TWAP child."""
+
+    paid_krw: Decimal
+    single_krw: Decimal
+    twap_krw: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PnlSummary:
+    """FIFO realised PnL of the period's sells, unrealised at the last snapshot price.
+
+    Both are before fees (``net_krw`` subtracts the period's fees), rounded to 0.01 KRW.
+    ``unmatched_sell_volume`` was sold without a recorded buy to match (e.g. coins the
+    paper wallet started with) and is left out of ``realised_krw``.
+    """
+
+    realised_krw: Decimal
+    unrealised_krw: Decimal
+    fees_krw: Decimal
+    net_krw: Decimal
+    open_volume: Mapping[str, Decimal]
+    last_price: Mapping[str, Decimal]
+    unmatched_sell_volume: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class EquitySummary:
+    """Equity from ``cron_runs.total_equity_krw`` over the period.
+
+    ``max_drawdown_pct`` is a fraction (0.05 is 5%), the deepest fall from a running
+    peak relative to that peak; ``max_drawdown_krw`` the deepest fall in KRW. Both are
+    ``None`` in the total of several strategies, whose curves are not aligned in time.
+    """
+
+    samples: int
+    start_krw: Decimal | None
+    end_krw: Decimal | None
+    change_krw: Decimal | None
+    max_drawdown_krw: Decimal | None
+    max_drawdown_pct: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelUsage:
+    requests: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: Decimal
+    mean_latency_ms: Decimal | None
+    fallbacks_used: int
+    cached: int
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSummary:
+    """Language-model use (decisions of the ``llm`` decider only), in total and by model."""
+
+    total: ModelUsage
+    by_model: Mapping[str, ModelUsage]
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """Every figure of the report, for one strategy or for all of them."""
+
+    runs: RunSummary
+    decisions: DecisionSummary
+    risk: RiskSummary
+    allocations: AllocationSummary
+    executions: ExecutionSummary
+    slippage: SlippageSummary
+    fees: FeeSummary
+    pnl: PnlSummary
+    equity: EquitySummary
+    model: ModelSummary
+
+
+@dataclass(frozen=True, slots=True)
+class ChartData:
+    """What the chart draws and the JSON leaves out: every slippage against arrival."""
+
+    slippage_bps: tuple[Decimal, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    database: str
+    generated_at: datetime
+    period: Period
+    strategies: tuple[str, ...]
+    total: Section
+    by_strategy: Mapping[str, Section]
+    chart: ChartData = field(default_factory=ChartData, compare=False)
