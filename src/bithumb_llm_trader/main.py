@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from . import __version__
-from .cli import backtest_cmd, portfolio_cmd, report_cmd, twap_cmd
+from .cli import backtest_cmd, download_cmd, portfolio_cmd, report_cmd, twap_cmd
 from .cli.common import EXIT_OK, load
 from .cli.run_cmd import run_command
 
@@ -25,7 +25,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-COMMANDS = ("run", "twap", "portfolio", "report", "backtest", "validate")
+COMMANDS = ("run", "twap", "portfolio", "report", "backtest", "download-candles",
+            "validate")
 
 ConfigArg = Annotated[str, typer.Argument(help="strategy file (.json, .yaml, .yml or .toml)")]
 LiveOpt = Annotated[bool, typer.Option("--live", help="send real orders (needs dry_run: false)")]
@@ -96,6 +97,9 @@ app.command(name="report", context_settings=_STUB,
 app.command(name="backtest", context_settings=_STUB,
             help="Replay historical candles through the same trading cycle.")(
     backtest_cmd.command)
+app.command(name="download-candles", context_settings=_STUB,
+            help="Download candles from Bithumb's public API into a CSV for backtests.")(
+    download_cmd.command)
 
 
 @app.callback(invoke_without_command=True)

@@ -1,14 +1,158 @@
-"""``bithumb-trader backtest``: not built yet in this version."""
+"""``bithumb-trader backtest``: replay a candle file through the trading cycle.
+
+The JSON result goes to stdout (and into the database as a ``cron_runs`` row of mode
+``backtest``); a short table and every warning go to stderr unless ``--json``.
+"""
 
 from __future__ import annotations
 
-import typer
+import asyncio
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
 
-from .common import fail
+import httpx
+import typer
+from rich.table import Table
+
+from ..backtest import Backtest, BacktestResult, BacktestSettings
+from ..backtest.store import KEEP_CHOICES
+from ..bootstrap import RunMode, build_decider, openai_key, secrets_of
+from ..clock import SystemClock
+from ..config import StrategyConfig
+from ..decision import RuleBasedDecider
+from ..domain import UTC, parse_duration
+from ..ports import Clock, Decider
+from ..store import SqlStore, open_store
+from .common import EXIT_OK, fail, handled_errors, load, print_json, setup_logging, stderr
+
+DECIDERS = ("rules", "llm")
 
 
 def command(
     ctx: typer.Context,
+    config: Annotated[str, typer.Argument(help="strategy file (.json, .yaml, .yml or .toml)")],
+    data: Annotated[str, typer.Option(
+        "--data", help="candles: CSV (timestamp or date_time_kst layout) or Bithumb JSON")],
+    start: Annotated[str | None, typer.Option(
+        "--from", help="first candle traded, ISO time (UTC when no offset); earlier candles"
+        " only warm the indicators up")] = None,
+    end: Annotated[str | None, typer.Option(
+        "--to", help="stop before candles starting at this ISO time")] = None,
+    decider: Annotated[str | None, typer.Option(
+        "--decider", help="rules or llm (default: strategy.decider)")] = None,
+    decide_every: Annotated[str | None, typer.Option(
+        "--decide-every", help="decision cadence, e.g. 15m (default: the candle interval)")] = None,
+    records: Annotated[str, typer.Option(
+        "--records", help="rows kept per cycle: all, trades (cycles that sent an order)"
+        " or none (orders and fills only)")] = "all",
+    db: Annotated[str | None, typer.Option(
+        "--db", help="database URL (default from config)")] = None,
+    json_only: Annotated[bool, typer.Option("--json", help="print only JSON, no summary")] = False,
+    openai_api_key: Annotated[str | None, typer.Option(
+        "--openai-api-key", help="overrides OPENAI_API_KEY")] = None,
+    verbose: Annotated[int, typer.Option("-v", "--verbose", count=True)] = 0,
 ) -> None:
-    """Not built yet."""
-    fail("'backtest' is not built yet in this version", 2)
+    """Replay historical candles through the same trading cycle and print the figures."""
+    if ctx.args:
+        fail(f"unexpected arguments: {' '.join(ctx.args)}")
+    loaded = _with_decider(load(config), decider)
+    if records not in KEEP_CHOICES:
+        fail(f"--records must be one of {', '.join(KEEP_CHOICES)}")
+    settings = BacktestSettings(
+        data=Path(data), start=_moment(start, "--from"), end=_moment(end, "--to"),
+        decide_every=_cadence(decide_every), records=records,
+    )
+    with handled_errors():
+        setup_logging(loaded, verbose, True, secrets_of(loaded, openai_api_key))
+        store = open_store(db or loaded.database.url)
+        try:
+            result = asyncio.run(_run(loaded, settings, store, openai_api_key,
+                                      dict(ctx.obj or {})))
+        finally:
+            store.close()
+    print_json(result.to_dict(), compact=False)
+    if not json_only:
+        console = stderr()
+        console.print(summary_table(result))
+        for warning in result.warnings:
+            console.print(f"[yellow]warning:[/] {warning}")
+    raise typer.Exit(EXIT_OK)
+
+
+async def _run(config: StrategyConfig, settings: BacktestSettings, store: SqlStore,
+               openai_api_key: str | None, injected: dict[str, Any]) -> BacktestResult:
+    wall: Clock = injected.get("clock") or SystemClock()
+    decider, http = _decider(config, store, openai_api_key)
+    try:
+        return await Backtest(config, settings, decider=decider, store=store,
+                              wall_clock=wall).run()
+    finally:
+        if http is not None:
+            await http.aclose()
+
+
+def _decider(config: StrategyConfig, store: SqlStore,
+             override_key: str | None) -> tuple[Decider, httpx.AsyncClient | None]:
+    """Rules, or the language model with its decision cache on (a rerun costs nothing)."""
+    if config.strategy.decider == "rules":
+        return RuleBasedDecider(config.strategy.rules, stop_loss_pct=config.risk.stop_loss_pct,
+                                take_profit_pct=config.risk.take_profit_pct), None
+    key = openai_key(config, override_key)
+    if not key:
+        fail("the llm decider needs an OpenAI key: set OPENAI_API_KEY or pass --openai-api-key"
+             " (or --decider rules)")
+    # Retries of the model wait in real time: the replay's clock is for market time.
+    return build_decider(config, mode=RunMode(False, ()), llm_key=key, clock=SystemClock(),
+                         store=store, notes=[], cache=True)
+
+
+def _with_decider(config: StrategyConfig, decider: str | None) -> StrategyConfig:
+    if decider is None:
+        return config
+    if decider not in DECIDERS:
+        fail(f"--decider must be rules or llm, not {decider!r}")
+    section = config.strategy.model_copy(update={"decider": decider})
+    return config.model_copy(update={"strategy": section})
+
+
+def _moment(text: str | None, option: str) -> datetime | None:
+    """An ISO date or time; without an offset it is UTC."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        fail(f"{option} must be an ISO date or time such as 2025-09-01 or 2025-09-01T09:00+09:00")
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _cadence(text: str | None) -> timedelta | None:
+    if text is None:
+        return None
+    try:
+        every = parse_duration(text)
+    except ValueError as exc:
+        fail(f"--decide-every: {exc}")
+    if every.total_seconds() <= 0:
+        fail("--decide-every must be longer than zero")
+    return every
+
+
+def summary_table(result: BacktestResult) -> Table:
+    """The headline figures at a glance; the JSON on stdout has everything."""
+    figures = result.results
+    data = result.to_dict()["data"]
+    source = data["source_exchange"]
+    table = Table(title=f"backtest {result.strategy} {result.market} on {source} data",
+                  show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("window", f"{result.window_start} → {result.window_end}")
+    table.add_row("equity KRW", f"{figures['initial_equity_krw']} → {figures['final_equity_krw']}")
+    for name in ("total_return", "buy_and_hold_return", "max_drawdown", "sharpe", "sortino",
+                 "trades", "win_rate", "exposure", "fees_krw", "model_cost_usd"):
+        table.add_row(name.replace("_", " "), str(figures[name]))
+    table.add_row("data", f"{data['candles_read']} candles, {data['gaps']} gaps "
+                  f"({data['missing_candles']} missing)")
+    return table

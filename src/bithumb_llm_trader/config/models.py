@@ -201,6 +201,24 @@ class LoggingConfig(Frozen):
     backups: int = Field(5, ge=0, le=100)
 
 
+class BacktestConfig(Frozen):
+    """How a backtest simulates the market it replays.
+
+    Candle files have no orderbook, so fills walk a synthetic one around the fill price.
+    The defaults are fitted to a real KRW-BTC book (see ``backtest.book_model``):
+    ``spread_bps`` between best bid and ask, ``level_spacing_bps`` between neighbouring
+    levels, ``level_notional_krw`` resting on each level (size = notional / price, so
+    depth keeps its KRW value whatever the price), ``book_levels`` per side.
+    """
+
+    spread_bps: Decimal = Field(Decimal("1.55"), gt=0, le=1000)
+    level_spacing_bps: Decimal = Field(Decimal("0.47"), gt=0, le=1000)
+    level_notional_krw: PositiveKRW = Decimal(5_836_175)
+    book_levels: int = Field(15, ge=1, le=100)
+    fee_rate: Decimal | None = Field(None, ge=0, lt=Decimal("0.05"),
+                                     description="taker and maker; None: allocation.fee_rate")
+
+
 class StrategyConfig(Frozen):
     """One strategy file."""
 
@@ -216,6 +234,7 @@ class StrategyConfig(Frozen):
     paper: PaperConfig = Field(default_factory=PaperConfig)
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    backtest: BacktestConfig = Field(default_factory=BacktestConfig)
 
     @property
     def market(self) -> Market:

@@ -10,9 +10,18 @@ from typing import Any
 
 from pydantic import BaseModel
 
+_AS_IS = frozenset({str, int, float, bool, type(None)})
+
 
 def jsonable(value: Any) -> Any:
     """Turn results into JSON-ready data: Decimals as strings (exact), times in ISO."""
+    kind = type(value)  # exact types first: a cycle result is mostly these (backtest speed)
+    if kind in _AS_IS:
+        return value
+    if kind is dict:
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [jsonable(v) for v in value]
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, Enum):

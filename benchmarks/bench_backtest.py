@@ -1,0 +1,150 @@
+"""Backtest speed in candles per second, and memory as the file grows.
+
+    python benchmarks/bench_backtest.py [--data FILE] [--records all|trades|none]
+                                        [--repeat 3] [--no-memory]
+
+The sample strategy (examples/config.sample.json, 15-minute candles) with the rules
+decider replays the 47,598 one-minute candles of September 2025 through
+``TradingEngine.run_cycle``, writing its records to a SQLite file as the CLI does:
+
+1. deciding on every candle (``--decide-every 1m``): target >= 5,000 candles/s;
+2. deciding every 15 minutes: target >= 50,000 candles/s;
+3. memory: the tracemalloc peak of the 15-minute replay over the first 10,000 candles
+   and over all of them; flat means the whole file costs no more than 1.25 times the
+   short one.
+
+Candles per second are candles read over the wall time of ``Backtest.run`` (opening
+the file to writing the result row), the best of ``--repeat`` runs.
+
+``--what-if`` measures the two engine-side changes proposed in
+docs/benchmarks_backtest.md by applying them to this process only: cycle rows without
+the serialised cycle result (``CycleResult.to_dict`` answers ``{}``), and
+``CandleFeatures.as_dict`` without ``dataclasses.asdict``'s deep copy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from bithumb_llm_trader.backtest import Backtest, BacktestResult, BacktestSettings
+from bithumb_llm_trader.clock import SystemClock
+from bithumb_llm_trader.config import StrategyConfig, load_config
+from bithumb_llm_trader.decision import RuleBasedDecider
+from bithumb_llm_trader.store import open_store
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "examples" / "config.sample.json"
+DATA = ROOT / ".." / "shared" / "data" / "upbit_krw_btc_1m_2025-09.csv"
+FIRST = datetime.fromisoformat("2025-09-01T00:00:00+00:00")
+TARGETS = {"1m": 5_000, "15m": 50_000}
+FLAT = 1.25
+
+
+def sample_config() -> StrategyConfig:
+    config = load_config(SAMPLE)
+    section = config.strategy.model_copy(update={"decider": "rules"})
+    return config.model_copy(update={"strategy": section})
+
+
+def backtest(config: StrategyConfig, data: Path, every: str, records: str, db: Path,
+             end: datetime | None = None) -> tuple[BacktestResult, float]:
+    store = open_store(f"sqlite:///{db}")
+    decider = RuleBasedDecider(config.strategy.rules, stop_loss_pct=config.risk.stop_loss_pct,
+                               take_profit_pct=config.risk.take_profit_pct)
+    settings = BacktestSettings(data=data, end=end, records=records,
+                                decide_every=timedelta(minutes=int(every[:-1])))
+    runner = Backtest(config, settings, decider=decider, store=store, wall_clock=SystemClock())
+    started = time.perf_counter()
+    result = asyncio.run(runner.run())
+    seconds = time.perf_counter() - started
+    store.close()
+    return result, seconds
+
+
+def speed(config: StrategyConfig, data: Path, every: str, records: str, repeat: int,
+          workdir: Path) -> tuple[float, float, BacktestResult]:
+    rates, result = [], None
+    for attempt in range(repeat):
+        result, seconds = backtest(config, data, every, records,
+                                   workdir / f"speed-{every}-{attempt}.db")
+        rates.append(result.to_dict()["data"]["candles_read"] / seconds)
+    assert result is not None
+    return max(rates), statistics.median(rates), result
+
+
+def memory_peak(config: StrategyConfig, data: Path, records: str, workdir: Path,
+                end: datetime | None) -> tuple[int, int]:
+    tracemalloc.start()
+    result, _ = backtest(config, data, "15m", records, workdir / f"mem-{end is None}.db", end)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return result.to_dict()["data"]["candles_read"], peak
+
+
+def apply_what_if() -> None:
+    """The proposed engine-side changes, patched into this process (see the docstring)."""
+    import dataclasses
+
+    from bithumb_llm_trader.engine import CycleResult
+    from bithumb_llm_trader.market import CandleFeatures
+
+    names = tuple(f.name for f in dataclasses.fields(CandleFeatures))
+
+    def shallow(self: CandleFeatures) -> dict[str, float | int | None]:
+        return {name: getattr(self, name) for name in names}
+
+    CandleFeatures.as_dict = shallow  # type: ignore[method-assign]
+    CycleResult.to_dict = lambda self: {}  # type: ignore[method-assign]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--records", default="all", choices=("all", "trades", "none"))
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--what-if", action="store_true",
+                        help="apply the proposed engine-side changes first")
+    args = parser.parse_args()
+    if args.what_if:
+        apply_what_if()
+    if not args.data.exists():
+        print(f"no data file at {args.data}", file=sys.stderr)
+        return 2
+    config = sample_config()
+    ok = True
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        what_if = ", WHAT-IF engine changes applied" if args.what_if else ""
+        print(f"{args.data.name}, rules decider, records={args.records}{what_if}, "
+              f"best of {args.repeat} (median in brackets)")
+        for every, target in TARGETS.items():
+            best, median, result = speed(config, args.data, every, args.records, args.repeat,
+                                         workdir)
+            cycles = result.to_dict()["cycles"]["decision_cycles"]
+            verdict = "ok" if best >= target else "BELOW TARGET"
+            ok &= best >= target
+            print(f"  decide every {every:>3}: {best:8,.0f} candles/s ({median:,.0f})  "
+                  f"{cycles:,} cycles  target >= {target:,}  {verdict}")
+        if not args.no_memory:
+            short = memory_peak(config, args.data, args.records, workdir,
+                                FIRST + timedelta(minutes=10_000))
+            whole = memory_peak(config, args.data, args.records, workdir, None)
+            ratio = whole[1] / short[1]
+            ok &= ratio <= FLAT
+            print(f"  tracemalloc peak: {short[0]:,} candles {short[1] / 2**20:.1f} MiB, "
+                  f"{whole[0]:,} candles {whole[1] / 2**20:.1f} MiB: x{ratio:.2f} "
+                  f"(flat if <= {FLAT})")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

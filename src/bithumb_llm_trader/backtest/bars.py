@@ -1,0 +1,74 @@
+"""Folding the file's candles into the strategy's candles (1m into 15m, say).
+
+A live cycle asks the exchange for ``strategy.candle_interval`` candles; a backtest
+of a 15-minute strategy on a 1-minute file must see the same 15-minute candles. Bars
+are aligned on whole multiples of their length since the epoch in UTC (15m bars start
+at :00, :15, :30 and :45; daily bars at 00:00 UTC, as Bithumb's and Upbit's daily
+candles do). A bar is handed out only once it is complete: when the candle that ends
+it arrives, or, when the data has a hole, when a candle of a later bar arrives. Missing
+minutes are not invented: the bar is built from the candles that exist.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from ..domain import UTC, Candle
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def bar_start(moment: datetime, length: timedelta) -> datetime:
+    """Start of the ``length`` bar that ``moment`` falls in (UTC epoch alignment)."""
+    return moment - (moment - _EPOCH) % length
+
+
+class BarBuilder:
+    """Accumulates candles of one length into bars of a longer (or equal) length."""
+
+    def __init__(self, candle: timedelta, bar: timedelta) -> None:
+        if bar < candle or bar % candle:
+            raise ValueError(f"bars of {bar} cannot be built from candles of {candle}")
+        self._candle = candle
+        self._bar = bar
+        self._open: Candle | None = None  # the bar's first candle; None between bars
+        self._end = _EPOCH
+        self._high = self._low = self._close = self._volume = Decimal(0)
+        self._value: Decimal | None = None
+
+    def add(self, candle: Candle) -> list[Candle]:
+        """Add the next candle; returns the bars it completed (none, one, or two)."""
+        done = []
+        if self._open is not None and candle.start >= self._end:
+            done.append(self._bar_so_far())
+        if self._open is None:
+            self._start_bar(candle)
+        else:
+            self._extend(candle)
+        if candle.start + self._candle >= self._end:
+            done.append(self._bar_so_far())
+        return done
+
+    def _start_bar(self, candle: Candle) -> None:
+        self._open = candle
+        self._end = bar_start(candle.start, self._bar) + self._bar
+        self._high, self._low, self._close = candle.high, candle.low, candle.close
+        self._volume, self._value = candle.volume, candle.value
+
+    def _extend(self, candle: Candle) -> None:
+        if candle.high > self._high:
+            self._high = candle.high
+        if candle.low < self._low:
+            self._low = candle.low
+        self._close = candle.close
+        self._volume += candle.volume
+        self._value = None if self._value is None or candle.value is None else (
+            self._value + candle.value)
+
+    def _bar_so_far(self) -> Candle:
+        first = self._open
+        assert first is not None
+        self._open = None
+        return Candle(start=self._end - self._bar, open=first.open, high=self._high,
+                      low=self._low, close=self._close, volume=self._volume, value=self._value)

@@ -1,0 +1,325 @@
+"""``Replay``: candles, one at a time, through the real ``TradingEngine.run_cycle``.
+
+For every candle of the file, oldest first:
+
+1. Before the window (``start``) a candle only warms the features up.
+2. Protection inside the candle: with an open position worth selling, the guard's
+   stop-loss and take-profit are checked against the candle. A candle that opens
+   through a level exits at its open (the gap); otherwise a low at or under the stop
+   exits at the stop price, a high at or over the target at the target price, the
+   stop first when the candle reaches both (the cautious reading: the order of events
+   inside a candle is unknown). The exit is a real cycle whose snapshot's last price is
+   that price, so the engine's own ``protect`` step sells it, as a market order
+   through the synthetic book around that price (half a spread under it, plus fees).
+3. Resting limit orders of the paper exchange are re-checked against the candle's
+   range (``BookModel.range_book``); one that was reached fills at its limit price.
+4. The candle joins the strategy's bar (``bars``); a completed bar feeds the
+   incremental features and the candle window of the prompt.
+5. At a decision time (every ``decide_every`` on the UTC clock, from the close of the
+   candle that reaches it) a cycle runs with the clock at the candle's close: the
+   snapshot's last price is that close, its book is built around it, its candles and
+   features end there. The order fills against a book around the NEXT candle's open.
+   A decision that falls just before a hole in the data is postponed (and counted) to
+   the first candle whose successor exists; the file's last candle decides nothing.
+6. Equity is marked at the close for the figures (``metrics``).
+
+Events inside a candle are stamped at its open for a gap, else at its middle.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+from ..clock import ManualClock
+from ..config import StrategyConfig
+from ..domain import ZERO, Candle, CandleInterval, Orderbook, Ticker
+from ..engine import TradingEngine
+from ..market import FeatureCalculator, FeatureParams, MarketSnapshot, snapshot_from_parts
+from ..paper import PaperExchange
+from ..ports import Decider, Store
+from .bars import BarBuilder, bar_start
+from .book_model import BookModel
+from .market import ReplayMarket, counter_ids
+from .metrics import DecisionTally, EquityCurve, Exposure, TradeTally, periods_per_year
+from .results import Figures
+from .store import BufferedStore
+
+log = logging.getLogger(__name__)
+
+FLUSH_EVERY = 256
+"""Cycles between writes: a few MB of records at most, one transaction per batch."""
+_NEVER = datetime.max.replace(tzinfo=timezone.utc)
+
+
+@dataclass(slots=True)
+class Frame:
+    """The intervals of a replay, fixed once the file's first candles are seen.
+
+    ``candle`` is the file's candle length, ``bar`` the strategy's candles built from
+    them, ``decide_every`` the decision cadence, ``start``/``end`` the traded window.
+    """
+
+    candle: timedelta
+    bar: CandleInterval
+    decide_every: timedelta
+    start: datetime | None = None
+    end: datetime | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+class Replay:
+    """The state of one replay: engine, paper exchange, features and running figures."""
+
+    def __init__(self, config: StrategyConfig, frame: Frame, *, decider: Decider,
+                 store: Store, first: datetime, backtest_id: str | None = None,
+                 keep: str = "all") -> None:
+        section = config.strategy.model_copy(update={"candle_interval": frame.bar})
+        self.config = config.model_copy(update={"strategy": section})
+        self.frame, self.decider = frame, decider
+        self._strategy, self._market = config.name, str(config.market)
+        self._min_order = config.allocation.min_order_krw
+        self.backtest_id = backtest_id or uuid.uuid4().hex
+        self.clock = ManualClock(first)
+        self.figures = Figures(
+            curve=EquityCurve(periods_per_year(frame.candle)),
+            hold=EquityCurve(periods_per_year(frame.candle)),
+            exposure=Exposure(), trades=TradeTally(config.allocation.min_order_krw),
+            decisions=DecisionTally(model=decider.name == "llm"),
+        )
+        self.store = BufferedStore(store, keep=keep, on_fill=self.figures.trades.on_fill,
+                                   on_signal=self.figures.decisions.on_signal)
+        self.window: deque[Candle] = deque(maxlen=max(section.prompt_candles, 1))
+        self.market = ReplayMarket(config.market, BookModel.from_config(config.backtest),
+                                   self.clock, self.window)
+        self.paper = PaperExchange(
+            self.market, self.store, strategy=config.name,
+            initial_balances=config.paper.initial_balances, clock=self.clock,
+            fee_rate=fee_rate(config), min_order_krw=config.allocation.min_order_krw,
+        )
+        self.engine = TradingEngine(
+            self.config, exchange=self.paper, decider=decider, store=self.store,
+            clock=self.clock, mode="backtest", ids=counter_ids(self.backtest_id[:10]),
+            kill_switch=lambda: False, snapshot_provider=self.snapshot,
+        )
+        self.features = FeatureCalculator(FeatureParams.from_config(section))
+        self.bars = BarBuilder(frame.candle, frame.bar.duration)
+        self.window_start: datetime | None = None
+        self.window_end: datetime | None = None
+        self._previous: Candle | None = None
+        self._next_due = _NEVER  # set when the window begins
+        self._book: Orderbook | None = None
+        self._price = ZERO
+        self._wallet: tuple[int, Decimal, Decimal] = (-1, ZERO, ZERO)
+        self._since_flush = 0
+
+    # -- the loop ---------------------------------------------------------------------
+    async def play(self, candles: Iterator[Candle]) -> None:
+        """Replay ``candles`` (oldest first), then close what is left open."""
+        end = self.frame.end
+        for candle, following in _pairs(candles):
+            if end is not None and candle.start >= end:
+                break
+            if following is not None and end is not None and following.start >= end:
+                following = None
+            await self.step(candle, following)
+        closed = self.store.close_open_orders(self.clock.now(), "backtest ended")
+        if closed:
+            self.frame.warnings.append(f"{len(closed)} open order(s) cancelled at the end")
+
+    async def step(self, candle: Candle, following: Candle | None) -> None:
+        """One candle: warm-up only, or exits, resting orders, bars, decision, figures.
+
+        The checks that rarely lead anywhere are plain calls, so the common candle (no
+        position, no resting order, no decision due) costs a few microseconds.
+        """
+        self._count_gap(candle)
+        start = self.frame.start
+        if start is not None and candle.start < start:
+            self.figures.counts.warmup_candles += 1
+            self._add_to_bars(candle)
+            return
+        if self.window_start is None:
+            await self._begin(candle)
+        exit_at = self._exit_price(candle)
+        if exit_at is not None:
+            await self._exit(candle, *exit_at)
+        waiting = self.store.waiting_paper_orders(self._strategy)
+        if waiting:
+            await self._recheck_resting(candle, waiting)
+        self._add_to_bars(candle)
+        close = candle.start + self.frame.candle
+        if close >= self._next_due:
+            await self._decide(candle, close, following)
+        self._mark(candle, close)
+
+    def _add_to_bars(self, candle: Candle) -> None:
+        for bar in self.bars.add(candle):
+            self.features.push(bar)
+            self.window.append(bar)
+
+    async def _begin(self, candle: Candle) -> None:
+        self.window_start = candle.start
+        self._set_clock(candle.start)
+        self.market.quote_at(candle.open)
+        await self.paper.accounts()  # the paper wallet starts from the configured balances
+        equity, _ = self._equity(candle.open)
+        self.figures.curve.begin(equity)
+        self.figures.hold.begin(candle.open)
+        self._next_due = ceil_time(candle.start + self.frame.candle, self.frame.decide_every)
+        self._knowledge_warning(candle.start)
+
+    def _count_gap(self, candle: Candle) -> None:
+        previous, step = self._previous, self.frame.candle
+        self._previous = candle
+        if previous is not None and candle.start > previous.start + step:
+            self.figures.counts.gaps += 1
+            self.figures.counts.missing_candles += (candle.start - previous.start) // step - 1
+
+    # -- cycles -----------------------------------------------------------------------
+    async def _decide(self, candle: Candle, close: datetime, following: Candle | None) -> None:
+        if following is None:
+            return  # the end of the data: no next open to fill at
+        if following.start != close:
+            self.figures.counts.postponed_decisions += 1
+            return
+        self._set_clock(close)
+        self._quote(candle.close)
+        self.market.quote_at(following.open)  # the order fills at the next open
+        await self._cycle(protective=False)
+        self._next_due = bar_start(close, self.frame.decide_every) + self.frame.decide_every
+
+    async def snapshot(self) -> MarketSnapshot:
+        """The engine's snapshot: the decision price, its book, bars and features."""
+        now, book = self.clock.now(), self._book
+        assert book is not None, "a cycle ran without a decision price"
+        return snapshot_from_parts(
+            self.config, taken_at=now,
+            ticker=Ticker(market=self.config.market, last_price=self._price, timestamp=now),
+            orderbook=book, candles=self.window,
+            balances=await self.paper.accounts(),
+            order_chance=await self.paper.order_chance(self.config.market),
+            features=self.features.features(),
+        )
+
+    def _quote(self, price: Decimal) -> None:
+        """Set the price and book the next snapshot reports (and the market trades at)."""
+        self.market.quote_at(price)
+        self._price, self._book = price, self.market.book()
+
+    async def _cycle(self, *, protective: bool) -> None:
+        result = await self.engine.run_cycle()
+        self.figures.counts.record(result, protective=protective)
+        self._since_flush += 1
+        if self._since_flush >= FLUSH_EVERY:
+            self.store.flush()
+            self._since_flush = 0
+
+    def _exit_price(self, candle: Candle) -> tuple[Decimal, bool] | None:
+        """The stop or target this candle reaches with a sellable position, if any."""
+        guard = self.store.load_guard(self._strategy, self._market)
+        if guard is None:
+            return None
+        trigger = exit_trigger(candle, guard.stop_loss_price, guard.take_profit_price)
+        if trigger is None or self._wallet_totals()[1] * trigger[0] < self._min_order:
+            return None  # nothing reached, or dust no exchange would take
+        return trigger
+
+    async def _exit(self, candle: Candle, price: Decimal, at_open: bool) -> None:
+        self._set_clock(candle.start if at_open else candle.start + self.frame.candle / 2)
+        self._quote(price)
+        await self._cycle(protective=True)
+
+    async def _recheck_resting(self, candle: Candle, waiting: list[str]) -> None:
+        self._set_clock(candle.start + self.frame.candle / 2)
+        self.market.trade_through(candle.low, candle.high)
+        for order_id in waiting:
+            await self.paper.get_order(order_id=order_id)
+
+    # -- figures ----------------------------------------------------------------------
+    def _mark(self, candle: Candle, close: datetime) -> None:
+        equity, position = self._equity(candle.close)
+        figures = self.figures
+        figures.curve.mark(equity)
+        figures.hold.mark(candle.close)
+        figures.exposure.mark(position, equity, self._min_order)
+        figures.counts.candles_in_window += 1
+        self.window_end = close
+
+    def _equity(self, price: Decimal) -> tuple[Decimal, Decimal]:
+        krw, coin = self._wallet_totals()
+        if not coin:
+            return krw, coin
+        position = coin * price
+        return krw + position, position
+
+    def _wallet_totals(self) -> tuple[Decimal, Decimal]:
+        """KRW and coin held (free and locked), re-read only when the wallet changed."""
+        version = self.store.wallet_version
+        if self._wallet[0] != version:
+            totals = self.store.wallet_totals(self._strategy)
+            market = self.config.market
+            self._wallet = (version, totals.get(market.quote, ZERO),
+                            totals.get(market.base, ZERO))
+        return self._wallet[1], self._wallet[2]
+
+    def _set_clock(self, when: datetime) -> None:
+        if when > self.clock.now():
+            self.clock.set(when)
+
+    def _knowledge_warning(self, start: datetime) -> None:
+        if self.decider.name != "llm":
+            return
+        cutoff = self.config.llm.knowledge_cutoff
+        if cutoff is None:
+            message = ("llm.knowledge_cutoff is not set: the model may have been trained on "
+                       "this window and know its outcome")
+        elif start.date() < cutoff:
+            message = (f"the window starts {start.date()}, before the model's knowledge "
+                       f"cutoff {cutoff}: the model may know the outcome")
+        else:
+            return
+        log.warning(message)
+        self.frame.warnings.append(message)
+
+
+def fee_rate(config: StrategyConfig) -> Decimal:
+    """The rate every paper fill pays: the backtest's own, else the allocation's."""
+    rate = config.backtest.fee_rate
+    return config.allocation.fee_rate if rate is None else rate
+
+
+def exit_trigger(candle: Candle, stop: Decimal | None,
+                 target: Decimal | None) -> tuple[Decimal, bool] | None:
+    """The exit price a candle reaches and whether it was at the open (a gap)."""
+    if stop is not None and candle.open <= stop:
+        return candle.open, True
+    if target is not None and candle.open >= target:
+        return candle.open, True
+    if stop is not None and candle.low <= stop:
+        return stop, False
+    if target is not None and candle.high >= target:
+        return target, False
+    return None
+
+
+def ceil_time(moment: datetime, every: timedelta) -> datetime:
+    """The first multiple of ``every`` (since the epoch, UTC) at or after ``moment``."""
+    start = bar_start(moment, every)
+    return start if start == moment else start + every
+
+
+def _pairs(candles: Iterator[Candle]) -> Iterator[tuple[Candle, Candle | None]]:
+    """Each candle with the one after it (None after the last)."""
+    previous: Candle | None = None
+    for candle in candles:
+        if previous is not None:
+            yield previous, candle
+        previous = candle
+    if previous is not None:
+        yield previous, None

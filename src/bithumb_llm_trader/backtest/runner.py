@@ -1,0 +1,170 @@
+"""``Backtest``: open a candle file, replay it, store and return the result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import chain, islice
+from pathlib import Path
+from typing import Any
+
+from ..config import StrategyConfig
+from ..domain import CandleInterval
+from ..errors import ConfigError
+from ..ports import Clock, Decider, Store
+from .candles import LOOKAHEAD, CandleFile, detect_interval, open_candle_file
+from .replay import Frame, Replay, fee_rate
+from .results import BacktestResult, headline, summary_run
+
+STAND_IN_NOTE = "Upbit candles standing in for Bithumb's (the same KRW-BTC pair)"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BacktestSettings:
+    """What to replay and how.
+
+    Args:
+        data: the candle file (see ``candles``).
+        start: first candle start traded; earlier candles only warm the features up.
+        end: candles starting at or after it are not read.
+        decide_every: decision cadence; the strategy's candle interval when None.
+        records: which cycles' rows are written: ``all``, ``trades`` (cycles that sent
+            an order) or ``none`` (orders and fills only); see ``store.BufferedStore``.
+        backtest_id: id of the result run (a random hex id when None).
+    """
+
+    data: Path
+    start: datetime | None = None
+    end: datetime | None = None
+    decide_every: timedelta | None = None
+    records: str = "all"
+    backtest_id: str | None = None
+
+
+class Backtest:
+    """One replay of one strategy over one candle file.
+
+    Args:
+        config: the strategy file.
+        settings: the data, the window and the cadence.
+        decider: rules or a language model (with its decision cache on).
+        store: where the replay's records and the result run are written.
+        wall_clock: the real clock, only to stamp and time the run.
+    """
+
+    def __init__(self, config: StrategyConfig, settings: BacktestSettings, *,
+                 decider: Decider, store: Store, wall_clock: Clock) -> None:
+        self._config = config
+        self._settings = settings
+        self._decider = decider
+        self._store = store
+        self._wall = wall_clock
+
+    async def run(self) -> BacktestResult:
+        """Replay the file, write every record and the result run, return the result.
+
+        Raises:
+            ConfigError: the file cannot be read, or holds no candle in the window, or
+                its interval does not suit the cadence.
+        """
+        ran_at, began = self._wall.now(), self._wall.monotonic()
+        file = open_candle_file(self._settings.data)
+        candles = iter(file)
+        head = list(islice(candles, LOOKAHEAD))
+        frame = make_frame(self._config, detect_interval(head), self._settings)
+        in_file = file.metadata.get("market")
+        if in_file and in_file.upper() != str(self._config.market):
+            frame.warnings.append(f"{file.path} holds {in_file} candles; the strategy trades "
+                                  f"{self._config.market}")
+        replay = Replay(self._config, frame, decider=self._decider, store=self._store,
+                        first=head[0].start, backtest_id=self._settings.backtest_id,
+                        keep=self._settings.records)
+        try:
+            await replay.play(chain(head, candles))
+        finally:
+            replay.store.flush()
+        if replay.window_start is None:
+            raise ConfigError(f"{file.path} has no candle in the window asked for")
+        result = _result(replay, file, ran_at, self._wall.monotonic() - began)
+        self._store.write([summary_run(result, finished_at=self._wall.now())])
+        return result
+
+
+def make_frame(config: StrategyConfig, interval: CandleInterval,
+               settings: BacktestSettings) -> Frame:
+    """The strategy's bars and the cadence for candles of ``interval``.
+
+    Bars of ``strategy.candle_interval`` are built from the file's candles when it is a
+    whole multiple of them; otherwise the strategy sees the file's candles, with a
+    warning.
+    """
+    candle, wanted = interval.duration, config.strategy.candle_interval
+    bar, warnings = wanted, []
+    if wanted is CandleInterval.MO1 or wanted.duration < candle or wanted.duration % candle:
+        bar = interval
+        warnings.append(f"strategy.candle_interval {wanted.value} cannot be built from "
+                        f"{interval.value} candles; the strategy sees {interval.value} candles")
+    every = settings.decide_every or bar.duration
+    if every < candle:
+        raise ConfigError(f"cannot decide every {every}: the data has one candle per {candle}")
+    return Frame(candle=candle, bar=bar, decide_every=every, start=settings.start,
+                 end=settings.end, warnings=warnings)
+
+
+def _result(replay: Replay, file: CandleFile, ran_at: datetime, seconds: float) -> BacktestResult:
+    figures, config = replay.figures, replay.config
+    counts = figures.counts
+    read = file.stats.candles
+    details: dict[str, Any] = {
+        "decider": {"name": replay.decider.name,
+                    "model": config.llm.model if replay.decider.name == "llm" else None},
+        "data": _data_details(replay, file),
+        "settings": {
+            "candle_interval": replay.frame.bar.value,
+            "records": replay.store.keep,
+            "decide_every_s": replay.frame.decide_every.total_seconds(),
+            "fee_rate": fee_rate(config),
+            "book_model": config.backtest.model_dump(exclude={"fee_rate"}),
+            "initial_balances": config.paper.initial_balances,
+        },
+        "trades": figures.trades.summary(),
+        "decisions": figures.decisions.summary(),
+        "cycles": {
+            "decision_cycles": counts.decision_cycles,
+            "protective_cycles": counts.protective_cycles,
+            "protective_exits": counts.exits,
+            "failed_cycles": counts.failed_cycles,
+            "errors": counts.errors,
+            "postponed_decisions": counts.postponed_decisions,
+        },
+        "performance": {"seconds": round(seconds, 3),
+                        "candles_per_second": round(read / seconds) if seconds > 0 else None},
+    }
+    return BacktestResult(
+        backtest_id=replay.backtest_id, strategy=config.name, market=str(config.market),
+        started_at=ran_at, window_start=replay.window_start, window_end=replay.window_end,
+        results=headline(figures), details=details, warnings=tuple(replay.frame.warnings),
+    )
+
+
+def _data_details(replay: Replay, file: CandleFile) -> dict[str, Any]:
+    counts, stats = replay.figures.counts, file.stats
+    source = file.source
+    return {
+        "file": str(file.path),
+        "source_exchange": source or "unknown",
+        "note": STAND_IN_NOTE if source == "upbit" else None,
+        "market_in_file": file.metadata.get("market"),
+        "interval": _interval_name(replay.frame.candle),
+        "candles_read": stats.candles,
+        "candles_in_window": counts.candles_in_window,
+        "warmup_candles": counts.warmup_candles,
+        "gaps": counts.gaps,
+        "missing_candles": counts.missing_candles,
+        "rows_out_of_order": stats.out_of_order,
+        "rows_invalid": stats.invalid,
+    }
+
+
+def _interval_name(length: timedelta) -> str:
+    return next(i.value for i in CandleInterval if i.duration == length)

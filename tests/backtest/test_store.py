@@ -1,0 +1,179 @@
+"""The buffered store: answers the engine from memory, writes in batches, keeps apart."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bithumb_llm_trader.backtest import BufferedStore
+from bithumb_llm_trader.records import (
+    ExecutionRecord,
+    FeatureRecord,
+    FillRecord,
+    OrderRecord,
+    PaperBalanceRecord,
+    PaperOrderRecord,
+    PositionGuardRecord,
+    RunRecord,
+    RunUpdate,
+)
+from bithumb_llm_trader.store import open_store
+
+from .helpers import T0, rows
+
+D = Decimal
+S = "bt"
+
+
+def run(run_id: str, minute: int = 0) -> RunRecord:
+    return RunRecord(run_id=run_id, strategy=S, market="KRW-BTC", mode="backtest",
+                     started_at=T0 + timedelta(minutes=minute))
+
+
+def execution(run_id: str, method: str) -> ExecutionRecord:
+    return ExecutionRecord(execution_id=f"x{run_id}", run_id=run_id, strategy=S,
+                           created_at=T0, agent_intent="hold", action="hold", side=None,
+                           method=method, status="hold", dry_run=True)
+
+
+def feature(run_id: str) -> FeatureRecord:
+    return FeatureRecord(run_id=run_id, strategy=S, created_at=T0, market="KRW-BTC",
+                         last_price=D(1), best_bid=None, best_ask=None, spread_bps=None,
+                         features_json={})
+
+
+def order(client_id: str, state: str, run_id: str = "r1") -> OrderRecord:
+    return OrderRecord(client_order_id=client_id, run_id=run_id, strategy=S,
+                       market="KRW-BTC", side="bid", order_type="limit", state=state,
+                       dry_run=True, created_at=T0, updated_at=T0, price=D(100),
+                       volume=D(1))
+
+
+def fill(client_id: str, trade_id: str, minute: int = 0) -> FillRecord:
+    return FillRecord(client_order_id=client_id, trade_id=trade_id, run_id="r1", strategy=S,
+                      market="KRW-BTC", side="bid", price=D(100), volume=D("0.5"),
+                      funds=D(50), fee=D("0.1"), created_at=T0 + timedelta(minutes=minute),
+                      dry_run=True)
+
+
+@pytest.fixture
+def sql(tmp_path: Path) -> Any:
+    store = open_store(f"sqlite:///{tmp_path / 'b.db'}")
+    yield store
+    store.close()
+
+
+def test_nothing_reaches_the_database_before_a_flush(sql: Any) -> None:
+    buffered = BufferedStore(sql)
+    buffered.write([run("r1")])
+    buffered.update_run("r1", RunUpdate(total_equity_krw=D(100), last_price=D(5)))
+    buffered.update_run("r1", RunUpdate(status="ok", finished_at=T0))
+    buffered.write([feature("r1")])
+    assert rows(sql, "cron_runs") == [] and buffered.pending == 2
+
+    buffered.flush()
+
+    (stored,) = rows(sql, "cron_runs")
+    assert (stored["status"], stored["total_equity_krw"], stored["last_price"]) == (
+        "ok", D(100), D(5))
+    assert len(rows(sql, "cron_features")) == 1 and buffered.pending == 0
+
+
+def test_the_first_equity_of_the_day_and_the_last_fill_come_from_memory(sql: Any) -> None:
+    buffered = BufferedStore(sql)
+    for minute, equity in ((0, 100), (10, 90), (20, 95)):
+        buffered.write([run(f"r{minute}", minute)])
+        buffered.update_run(f"r{minute}", RunUpdate(total_equity_krw=D(equity)))
+        buffered.update_run(f"r{minute}", RunUpdate(total_equity_krw=D(1)))  # first counts
+
+    assert buffered.first_equity_since(S, T0) == D(100)
+    assert buffered.first_equity_since(S, T0 + timedelta(minutes=5)) == D(90)
+    assert buffered.first_equity_since(S, T0 + timedelta(minutes=30)) is None
+
+    buffered.save_order(order("o1", "wait"))
+    buffered.save_fills_and_order(order("o1", "done"), [fill("o1", "t1", 3), fill("o1", "t2", 7)])
+    assert buffered.last_trade_at(S) == T0 + timedelta(minutes=7)
+
+
+def test_guards_and_the_paper_wallet_stay_in_memory(sql: Any) -> None:
+    buffered = BufferedStore(sql)
+    guard = PositionGuardRecord(strategy=S, market="KRW-BTC", stop_loss_price=D(90),
+                                take_profit_price=D(110), entry_price=D(100), run_id="r1",
+                                updated_at=T0)
+    buffered.save_guard(guard)
+    balance = PaperBalanceRecord(strategy=S, currency="KRW", balance=D(10), locked=D(5),
+                                 avg_buy_price=D(0), updated_at=T0)
+    waiting = PaperOrderRecord(strategy=S, order_id="p1", client_order_id="c1",
+                               state="wait", updated_at=T0, order_json={})
+    buffered.save_paper_state(S, [balance], [waiting])
+    buffered.flush()
+
+    assert buffered.load_guard(S, "KRW-BTC") == guard
+    assert buffered.load_paper_state(S) == ([balance], [waiting])
+    assert buffered.waiting_paper_orders(S) == ["p1"]
+    assert buffered.wallet_totals(S) == {"KRW": D(15)}
+    assert rows(sql, "position_guards") == [] and rows(sql, "paper_wallets") == []
+    assert rows(sql, "paper_orders") == []
+
+    buffered.save_paper_state(S, [balance], [PaperOrderRecord(
+        strategy=S, order_id="p1", client_order_id="c1", state="done", updated_at=T0,
+        order_json={})])
+    buffered.clear_guard(S, "KRW-BTC")
+    assert buffered.waiting_paper_orders(S) == [] and buffered.load_guard(S, "KRW-BTC") is None
+
+
+def test_an_order_written_open_is_updated_later_with_only_its_new_fills(sql: Any) -> None:
+    buffered = BufferedStore(sql)
+    buffered.save_order(order("o1", "wait"))
+    buffered.save_fills_and_order(order("o1", "wait"), [fill("o1", "t1")])
+    buffered.flush()
+    assert [o["state"] for o in rows(sql, "orders")] == ["wait"]
+    assert buffered.unsettled_orders(S) == [order("o1", "wait")]
+
+    buffered.save_fills_and_order(order("o1", "done"), [fill("o1", "t1"), fill("o1", "t2")])
+    buffered.flush()
+
+    assert [o["state"] for o in rows(sql, "orders")] == ["done"]
+    assert sorted(f["trade_id"] for f in rows(sql, "fills")) == ["t1", "t2"]
+    assert buffered.unsettled_orders(S) == []
+    assert buffered.get_order("o1") is not None  # settled and forgotten: read back from SQL
+
+
+def test_orders_left_open_at_the_end_are_written_cancelled(sql: Any) -> None:
+    buffered = BufferedStore(sql)
+    buffered.save_order(order("o1", "wait"))
+    buffered.save_order(order("o2", "done"))
+
+    assert buffered.close_open_orders(T0, "backtest ended") == ["o1"]
+    buffered.flush()
+    states = {o["client_order_id"]: (o["state"], o["error"]) for o in rows(sql, "orders")}
+    assert states == {"o1": ("cancel", "backtest ended"), "o2": ("done", None)}
+
+
+@pytest.mark.parametrize(("keep", "runs", "executions"), [
+    ("all", ["r1", "r2"], ["r1", "r2"]),
+    ("trades", ["r2"], ["r2"]),
+    ("none", [], []),
+])
+def test_keep_chooses_which_cycles_rows_are_written(
+    sql: Any, keep: str, runs: list[str], executions: list[str],
+) -> None:
+    buffered = BufferedStore(sql, keep=keep)
+    buffered.write([run("r1"), execution("r1", "none"), feature("r1")])
+    buffered.write([run("r2", 1), execution("r2", "order"), feature("r2")])
+    buffered.save_fills_and_order(order("o1", "done", run_id="r2"), [fill("o1", "t1")])
+    buffered.flush()
+
+    assert sorted(r["run_id"] for r in rows(sql, "cron_runs")) == runs
+    assert sorted(r["run_id"] for r in rows(sql, "llm_executions")) == executions
+    assert len(rows(sql, "cron_features")) == len(runs)
+    assert len(rows(sql, "orders")) == len(rows(sql, "fills")) == 1  # always kept
+
+
+def test_an_unknown_keep_is_refused(sql: Any) -> None:
+    with pytest.raises(ValueError, match="keep must be one of"):
+        BufferedStore(sql, keep="some")
