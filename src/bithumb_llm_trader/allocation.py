@@ -144,7 +144,11 @@ def _proposal(
         walk = walk_book(levels, side, notional=final)
         volume = walk.volume
     else:
-        volume = round_volume(min(final / best, request.position_size))
+        wanted = round_volume(request.position_size * request.sell_fraction)
+        # Uncapped, sell exactly what was asked: converting through whole won would
+        # leave a dust remainder of the position behind.
+        volume = wanted if final >= desired else round_volume(
+            min(final / best, request.position_size))
         walk = walk_book(levels, side, volume=volume)
     if final < request.min_order_krw or volume <= 0:
         return _no_order(request, desired, caps, REASON_BELOW_MIN, hit)

@@ -132,3 +132,10 @@ def test_property_monotone_in_equity(
                                     reserved_pool_krw=reserve, risk_pct=risk_pct),
                                 ALLOC, RISK, TWAP)
     assert small.final_notional <= large.final_notional
+
+
+def test_a_full_exit_sells_the_exact_position_without_dust() -> None:
+    position = D("0.00123457")
+    proposal = evaluate_allocation(buy(side=Side.SELL, position_size=position), ALLOC, RISK,
+                                   TWAP)
+    assert proposal.volume == position  # not round_krw(value) / price, which leaves dust

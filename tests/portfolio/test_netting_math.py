@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -151,3 +152,12 @@ def test_nothing_is_created_or_lost(buys: list[int], sells: list[int], filled: o
             assert share.volume <= share.intent.amount
         else:
             assert share.funds <= share.intent.amount
+
+
+def test_split_respects_caps() -> None:
+    # Without the cap the first share would take the larger remainder.
+    assert split(D("0.00000003"), [D(2), D(1)], caps=[D("0.00000001"), D(1)]) == [
+        D("0.00000001"), D("0.00000002")]
+    assert split(D(10), [D(1), D(1)], D(1), caps=[D(3), D(10)]) == [D(3), D(7)]
+    with pytest.raises(ValueError, match="cannot split"):
+        split(D(10), [D(1), D(1)], D(1), caps=[D(3), D(3)])

@@ -387,3 +387,15 @@ def test_ids_and_names_are_case_sensitive_on_every_backend(store: SqlStore) -> N
     assert store.get_order("coid-a") == sm.order("coid-a")
     assert store.get_order("COID-A") == sm.order("COID-A", strategy="Alpha")
     assert [o.client_order_id for o in store.unsettled_orders("alpha")] == ["coid-a"]
+
+
+
+def test_backtest_rows_never_set_live_baselines(store: SqlStore) -> None:
+    store.write([sm.run("bt-run", mode="backtest", total_equity_krw=Decimal(1))])
+    store.write([sm.run("live-run", mode="dry", started=1, total_equity_krw=Decimal(2))])
+    assert store.first_equity_since("alpha", at(-86_400)) == Decimal(2)
+    store.save_order(sm.order("bt-order", state="done", run_id="bt-run"))
+    backtest_fill = replace(sm.fill("t1", "bt-order"), run_id="bt-run")
+    store.save_fills_and_order(sm.order("bt-order", state="done", run_id="bt-run"),
+                               [backtest_fill])
+    assert store.last_trade_at("alpha") is None

@@ -97,10 +97,12 @@ class CycleSteps:
         snapshot = state.require_snapshot()
         market = str(snapshot.market)
         guard = self._store.load_guard(self.strategy, market)
-        if snapshot.position.size <= 0:
+        held = snapshot.position.size * snapshot.last_price
+        if held < max(self._config.allocation.min_order_krw, snapshot.order_chance.min_total):
+            # Flat, or dust too small to sell: nothing a stop could protect.
             if guard is not None:
                 self._store.clear_guard(self.strategy, market)
-            return {"position": "flat"}
+            return {"position": "flat" if snapshot.position.size <= 0 else "dust"}
         if guard is None:
             return {"guard": None}
         price = snapshot.last_price

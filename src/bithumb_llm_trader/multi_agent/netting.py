@@ -186,13 +186,25 @@ def passive_shares(plan: NettingPlan) -> tuple[Share, ...]:
 
 
 def active_shares(plan: NettingPlan, external: ExternalFill) -> tuple[Share, ...]:
-    """The larger side's fills: the internal cross and the external fill, pro rata."""
+    """The larger side's fills: the internal cross and the external fill, pro rata.
+
+    The two parts are rounded separately, so each intent's external part is capped at
+    what its internal part left of its amount: nobody is filled beyond what it asked.
+    """
     active = plan.of_side(plan.active_side)
     weights = [i.amount for i in active]
-    volumes = split(plan.cross_volume, weights)
-    funds = split(plan.cross_volume * plan.price, weights)
-    ext_volumes = split(external.volume, weights)
-    ext_funds = split(external.funds, weights)
+    volumes = split(plan.cross_volume, weights,
+                    caps=weights if plan.active_side is Side.SELL else None)
+    funds = split(plan.cross_volume * plan.price, weights,
+                  caps=weights if plan.active_side is Side.BUY else None)
+    if plan.active_side is Side.SELL:
+        room = [w - v for w, v in zip(weights, volumes, strict=True)]
+        ext_volumes = split(external.volume, weights, caps=room)
+        ext_funds = split(external.funds, weights)
+    else:
+        room = [w - f for w, f in zip(weights, funds, strict=True)]
+        ext_volumes = split(external.volume, weights)
+        ext_funds = split(external.funds, weights, caps=room)
     fees = split(external.fee, weights)
     served = plan.fully_served or (plan.sends_order and external.complete)
     return tuple(
@@ -202,28 +214,46 @@ def active_shares(plan: NettingPlan, external: ExternalFill) -> tuple[Share, ...
     )
 
 
-def split(total: Decimal, weights: Sequence[Decimal], step: Decimal = SPLIT_STEP) -> list[Decimal]:
+def split(
+    total: Decimal,
+    weights: Sequence[Decimal],
+    step: Decimal = SPLIT_STEP,
+    caps: Sequence[Decimal] | None = None,
+) -> list[Decimal]:
     """``total`` in proportion to ``weights``, rounded to ``step``, summing to ``total``.
 
     Largest-remainder rounding: each share is rounded down, whole leftover steps go to
     the largest remainders, and a sub-step residue (a total off the step grid) to the
-    largest remainder of all.
+    largest remainder of all. With ``caps``, no share exceeds its cap (leftovers go to
+    the next largest remainder that has room); the caller guarantees the caps add up to
+    at least ``total``.
     """
     weight_sum = sum(weights, ZERO)
     if not weights:
         return []
     if total == 0 or weight_sum <= 0:
         return [ZERO] * len(weights)
+    limits = list(caps) if caps is not None else [total] * len(weights)
     exact = [total * weight / weight_sum for weight in weights]
-    shares = [value.quantize(step, rounding=ROUND_DOWN) for value in exact]
+    shares = [min(value.quantize(step, rounding=ROUND_DOWN), limit)
+              for value, limit in zip(exact, limits, strict=True)]
     by_remainder = sorted(range(len(weights)), key=lambda k: (shares[k] - exact[k], k))
     leftover = total - sum(shares, ZERO)
     for k in by_remainder:
         if leftover < step:
             break
-        shares[k] += step
-        leftover -= step
-    shares[by_remainder[0]] += leftover
+        if limits[k] - shares[k] >= step:
+            shares[k] += step
+            leftover -= step
+    for k in by_remainder:  # what is left: less than a step each, where it still fits
+        if leftover <= 0:
+            break
+        extra = min(leftover, limits[k] - shares[k])
+        if extra > 0:
+            shares[k] += extra
+            leftover -= extra
+    if leftover != 0:
+        raise ValueError(f"cannot split {total} under caps {limits}")
     return shares
 
 

@@ -11,7 +11,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from sqlalchemy import Delete, Insert, Select, Table, Update, and_, bindparam, func, select
+from sqlalchemy import (
+    Delete,
+    Insert,
+    Select,
+    Table,
+    Update,
+    and_,
+    bindparam,
+    exists,
+    func,
+    select,
+)
 from sqlalchemy import delete as _delete
 from sqlalchemy import insert as _insert
 from sqlalchemy import update as _update
@@ -66,15 +77,19 @@ UNSETTLED_ORDERS: Select[tuple[object, ...]] = (
 STORED_FILL_KEYS = select(_fills.c.client_order_id, _fills.c.trade_id).where(
     _fills.c.client_order_id.in_(bindparam("client_order_ids", expanding=True))
 )
+# A backtest replays the past under the strategy's name: its simulated runs and fills
+# must never set a live or dry strategy's daily-loss baseline or cooldown.
+BACKTEST_MODE = "backtest"
 FIRST_EQUITY = (
     select(_runs.c.total_equity_krw)
     .where(_runs.c.strategy == bindparam("strategy"), _runs.c.started_at >= bindparam("since"),
-           _runs.c.total_equity_krw.is_not(None))
+           _runs.c.total_equity_krw.is_not(None), _runs.c.mode != BACKTEST_MODE)
     .order_by(_runs.c.started_at, _runs.c.run_id)
     .limit(1)
 )
 LAST_TRADE = select(func.max(_fills.c.created_at)).where(
-    _fills.c.strategy == bindparam("strategy")
+    _fills.c.strategy == bindparam("strategy"),
+    ~exists().where(_runs.c.run_id == _fills.c.run_id, _runs.c.mode == BACKTEST_MODE),
 )
 
 _GUARD_MATCH = and_(_guards.c.strategy == bindparam("strategy"),
