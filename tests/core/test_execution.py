@@ -131,7 +131,7 @@ async def test_crash_between_send_and_record_is_reconciled() -> None:
 
 
 async def test_an_id_already_on_the_exchange_is_followed_not_replaced() -> None:
-    executor, gateway, store, paper = setup()
+    executor, gateway, _, paper = setup()
     await paper.place_order(REQUEST)  # placed by a run that died before recording it
     report = await executor.execute(REQUEST, run_id="r2")
     assert report.status == "filled"

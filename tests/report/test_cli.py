@@ -29,7 +29,7 @@ def test_table_is_the_default(sqlite_db: ReportDb) -> None:
     result = invoke(["--db", sqlite_db.url])
     assert result.exit_code == 0, result.output
     assert "bithumb-trader report" in result.stdout
-    assert "3,197.98" in result.stdout and "By strategy" in result.stdout
+    assert "3,198" in result.stdout and "By strategy" in result.stdout
     assert max(len(line) for line in result.stdout.splitlines()) <= 100
 
 

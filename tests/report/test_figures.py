@@ -52,9 +52,9 @@ def full(report_db: ReportDb) -> dict[str, Any]:
 # -- alpha -------------------------------------------------------------------------------
 # Fills: A1 0.001 BTC @ 100,000,000 = 100,000 (fee 250.00). A7 (book thinned to 2 levels
 # of 0.0002 and 0.0004 BTC while deciding 99,975 KRW): 0.0002 @ 100,000,000 = 20,000
-# (fee 50.00) + 0.0004 @ 100,001,000 = 40,000.4 (fee 100.001 -> 100.00). A8 sells
-# round_volume(159,998 / 99,999,000) = 0.00159999 at the jumped bid 101,999,000 =
-# 163,197.38001 (fee 407.99). TWAP: 0.0005 @ 100,000,000 = 50,000 (fee 125.00) and
+# (fee 50.00) + 0.0004 @ 100,001,000 = 40,000.4 (fee 100.001 -> 100.00). A8 exits the
+# whole 0.0016 BTC at the jumped bid 101,999,000 = 163,198.4 (fee 407.996 -> 407.99).
+# TWAP: 0.0005 @ 100,000,000 = 50,000 (fee 125.00) and
 # round_volume(50,000 / 100,200,000) = 0.000499 @ 100,200,000 = 49,999.8 (fee 124.99).
 ALPHA = {
     "runs": {"count": 9, "failed": 1, "by_status": {"failed": 1, "ok": 8},
@@ -83,11 +83,11 @@ ALPHA = {
         "attempted": 4, "filled": 3, "partial": 1, "fill_rate": "0.75",
         # 100,000 + 99,975 + 159,998 + 100,000 (TWAP)
         "requested_notional_krw": "459973",
-        # 100,000 + 60,000.4 + 163,197.38001 + 99,999.8
-        "filled_funds_krw": "423197.58001",
+        # 100,000 + 60,000.4 + 163,198.4 + 99,999.8
+        "filled_funds_krw": "423198.6",
         "orders": 5, "orders_by_state": {"cancel": 1, "done": 4}, "fills": 6,
         "bought_volume": "0.002599", "bought_funds_krw": "260000.2",
-        "sold_volume": "0.00159999", "sold_funds_krw": "163197.38001",
+        "sold_volume": "0.0016", "sold_funds_krw": "163198.4",
         "twap_runs": 1, "twap_by_status": {"done": 1},
     },
     "slippage": {
@@ -105,25 +105,25 @@ ALPHA = {
     },
     "fees": {"paid_krw": "1057.98", "single_krw": "807.99", "twap_krw": "249.99"},
     "pnl": {
-        # FIFO: the sell of 0.00159999 takes A1's lot whole (cost 100,000) and
-        # 0.00059999 of A7's (60,000.4 * 0.00059999 / 0.0006 = 59,999.3999933...):
-        # 163,197.38001 - 159,999.3999933 = 3,197.98.
-        "realised_krw": "3197.98",
-        # Open at A9's 101,000,000: A7's last 0.00000001 (cost 1.0000066667) -> +0.00999,
-        # TWAP 0.0005 -> 50,500 - 50,000, 0.000499 -> 50,399 - 49,999.8: 899.21.
-        "unrealised_krw": "899.21",
+        # FIFO: the sell of 0.0016 takes A1's lot (cost 100,000) and A7's (60,000.4)
+        # whole: 163,198.4 - 160,000.4 = 3,198.
+        "realised_krw": "3198",
+        # Open at A9's 101,000,000: the TWAP's 0.0005 -> 50,500 - 50,000 and
+        # 0.000499 -> 50,399 - 49,999.8: 899.2.
+        "unrealised_krw": "899.2",
         "fees_krw": "1057.98",
-        "net_krw": "3039.21",  # 3,197.98 + 899.21 - 1,057.98
-        "open_volume": {"KRW-BTC": "0.00099901"},
+        "net_krw": "3039.22",  # 3,198 + 899.2 - 1,057.98
+        "open_volume": {"KRW-BTC": "0.000999"},
         "last_price": {"KRW-BTC": "101000000"},
         "unmatched_sell_volume": "0",
     },
     "equity": {
         # 1,000,000 (A1); 999,750 (A2-A5, A7: cash 899,750 + 0.001 BTC * 1e8); A6 none;
-        # A8 839,599.6 + 0.0016 * 1e8 = 999,599.6; A9 cash 902,139.20001 + 0.00099901 *
-        # 101,000,000 = 1,003,039.21001. Deepest fall 1,000,000 -> 999,599.6.
-        "samples": 8, "start_krw": "1000000", "end_krw": "1003039.21001",
-        "change_krw": "3039.21001", "max_drawdown_krw": "400.4", "max_drawdown_pct": "0.0004",
+        # A8 839,599.6 + 0.0016 * 1e8 = 999,599.6; A9 cash 839,599.6 + 163,198.4 - 407.99
+        # - 99,999.8 (the TWAP) - 249.99 = 902,140.22, + 0.000999 * 101,000,000 =
+        # 1,003,039.22. Deepest fall 1,000,000 -> 999,599.6.
+        "samples": 8, "start_krw": "1000000", "end_krw": "1003039.22",
+        "change_krw": "3039.22", "max_drawdown_krw": "400.4", "max_drawdown_pct": "0.0004",
     },
     "model": {
         # LLM: A1 A2 A7 A8 A9 (1,000 + 100 tokens, 0.0002 USD, 400 ms), A3 (900 + 50,
@@ -218,10 +218,10 @@ TOTAL = {
         "count": 12, "by_status": {"filled": 5, "hold": 5, "partial": 1, "rejected": 1},
         "by_method": {"order": 5, "twap": 1, "none": 6},
         "attempted": 6, "filled": 5, "partial": 1, "fill_rate": "0.833333",
-        "requested_notional_krw": "659898", "filled_funds_krw": "623122.44501",
+        "requested_notional_krw": "659898", "filled_funds_krw": "623123.465",
         "orders": 7, "orders_by_state": {"cancel": 1, "done": 6}, "fills": 8,
         "bought_volume": "0.00460327", "bought_funds_krw": "459925.065",
-        "sold_volume": "0.00159999", "sold_funds_krw": "163197.38001",
+        "sold_volume": "0.0016", "sold_funds_krw": "163198.4",
         "twap_runs": 1, "twap_by_status": {"done": 1},
     },
     "slippage": {
@@ -234,13 +234,13 @@ TOTAL = {
         "twap_vs_snapshot": one("15"), "twap_vs_arrival": one("9.99"),
     },
     "fees": {"paid_krw": "1557.79", "single_krw": "1307.8", "twap_krw": "249.99"},
-    "pnl": {"realised_krw": "3197.98", "unrealised_krw": "399.21", "fees_krw": "1557.79",
-            "net_krw": "2039.4", "open_volume": {"KRW-BTC": "0.00300328"},
+    "pnl": {"realised_krw": "3198", "unrealised_krw": "399.2", "fees_krw": "1557.79",
+            "net_krw": "2039.41", "open_volume": {"KRW-BTC": "0.00300327"},
             # the latest snapshot of either strategy: beta's B3 at 03:45
             "last_price": {"KRW-BTC": "99500000"}, "unmatched_sell_volume": "0"},
     # two curves: their ends add up, their drawdown is not defined
-    "equity": {"samples": 11, "start_krw": "2000000", "end_krw": "2002289.21001",
-               "change_krw": "2289.21001", "max_drawdown_krw": None,
+    "equity": {"samples": 11, "start_krw": "2000000", "end_krw": "2002289.22",
+               "change_krw": "2289.22", "max_drawdown_krw": None,
                "max_drawdown_pct": None},
     "model": {"total": TOTAL_MODEL, "by_model": {"gpt-4o-mini": TOTAL_MODEL}},
 }
@@ -301,12 +301,12 @@ def test_period_in_the_middle(report_db: ReportDb) -> None:
     assert (executions["orders"], executions["fills"]) == (4, 5)
     assert total["fees"] == {"paid_krw": "807.98", "single_krw": "557.99",
                              "twap_krw": "249.99"}  # 150 + 407.99, and the TWAP's
-    assert total["pnl"]["realised_krw"] == "3197.98"
-    assert total["pnl"]["unrealised_krw"] == "899.21"
-    assert total["pnl"]["net_krw"] == "3289.21"  # 3,197.98 + 899.21 - 807.98
-    # 999,750 -> 999,599.6 -> 1,003,039.21001: fell 150.4 from 999,750 (0.0150%)
+    assert total["pnl"]["realised_krw"] == "3198"
+    assert total["pnl"]["unrealised_krw"] == "899.2"
+    assert total["pnl"]["net_krw"] == "3289.22"  # 3,198 + 899.2 - 807.98
+    # 999,750 -> 999,599.6 -> 1,003,039.22: fell 150.4 from 999,750 (0.0150%)
     assert total["equity"] == {"samples": 3, "start_krw": "999750",
-                               "end_krw": "1003039.21001", "change_krw": "3289.21001",
+                               "end_krw": "1003039.22", "change_krw": "3289.22",
                                "max_drawdown_krw": "150.4", "max_drawdown_pct": "0.00015"}
     assert total["model"]["total"]["requests"] == 3
 

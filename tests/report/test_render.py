@@ -48,9 +48,9 @@ def test_table_fits_100_columns_and_shows_the_figures(built: Report) -> None:
     text = table_text(built)
     assert max(len(line) for line in text.splitlines()) <= 100
     for expected in ("strategies: alpha, beta", "invalid_output", "confidence_below_min",
-                     "max_single_order", "1,557.79", "3,197.98", "399.21", "-39.99",
-                     "9.99", "2,002,289.21001", "gpt-4o-mini", "4088.1", "83.3333%",
-                     "By strategy", "1,003,039.21001", "999,250"):
+                     "max_single_order", "1,557.79", "3,198", "399.2", "-39.99",
+                     "9.99", "2,002,289.22", "gpt-4o-mini", "4088.1", "83.3333%",
+                     "By strategy", "1,003,039.22", "999,250"):
         assert expected in text, expected
 
 
@@ -144,7 +144,7 @@ def test_csv_has_one_row_per_order_execution_and_twap_slice(sqlite_db: ReportDb)
     ]
     sell = rows[2]
     assert (sell["side"], sell["filled_volume"], sell["filled_funds_krw"], sell["fee_krw"]) == (
-        "ask", "0.00159999", "163197.38001", "407.99")
+        "ask", "0.0016", "163198.4", "407.99")
     assert (sell["snapshot_price"], sell["arrival_price"]) == ("100000000", "99999000")
     assert (sell["slippage_vs_snapshot_bps"], sell["slippage_vs_arrival_bps"]) == (
         "-199.9", "-200")

@@ -24,7 +24,7 @@ from ..records import RunRecord, RunUpdate
 from ..risk import RiskManager, assess_state, start_of_day_kst
 from ..twap import TWAPExecutor
 from . import recording as rec
-from .results import CycleResult, StepResult, jsonable
+from .results import CycleResult, StepResult
 from .state import CycleState, Stop
 from .steps import CycleSteps
 
@@ -54,6 +54,7 @@ class TradingEngine:
         snapshot_provider: SnapshotProvider | None = None,
         history_size: int = 50,
         executor: OrderExecutor | None = None,
+        record_results: bool = True,
     ) -> None:
         if mode not in ("dry", "live", "backtest"):
             raise ValueError(f"mode must be dry, live or backtest, not {mode!r}")
@@ -63,6 +64,9 @@ class TradingEngine:
         self._store = store
         self._clock = clock
         self._ids = ids
+        # The whole CycleResult as JSON on its cron_runs row: what an operator reads
+        # first. A backtest turns it off: its step tables hold the same facts.
+        self._record_results = record_results
         self._kill_switch = kill_switch or _kill_switch_file(config.risk.kill_switch_file)
         self._snapshot = snapshot_provider or (lambda: collect_snapshot(exchange, config, clock))
         orders = executor or OrderExecutor(
@@ -143,7 +147,7 @@ class TradingEngine:
                                           {"error": f"{type(exc).__name__}: {exc}"}))
             raise
         elapsed = (self._clock.monotonic() - started) * 1000
-        state.steps.append(StepResult(name, "ok", round(elapsed, 3), jsonable(detail)))
+        state.steps.append(StepResult(name, "ok", round(elapsed, 3), detail))
 
     async def _take_snapshot(self, state: CycleState) -> dict[str, Any]:
         snapshot = await self._snapshot()
@@ -204,7 +208,7 @@ class TradingEngine:
         )
         self._store.update_run(state.run_id, RunUpdate(
             status=result.status, finished_at=finished, error=error,
-            result_json=result.to_dict(),
+            result_json=result.to_dict() if self._record_results else None,
         ))
         self.history.append(result)
         return result

@@ -12,7 +12,7 @@ from ..market import MarketSnapshot
 from ..prompts import Prompt
 from ..records import ExecutionRecord
 from ..risk import RiskState, RiskVerdict
-from .results import CycleResult, StepResult, jsonable
+from .results import CycleResult, StepResult
 
 
 class Stop(Exception):
@@ -79,17 +79,19 @@ class CycleState:
             cash_krw=account.cash_krw if account else None,
             position_size=account.position.size if account else None,
             last_price=snapshot.last_price if snapshot else None,
-            decision=self._decision_summary(),
-            verdict=jsonable(self._verdict_summary()) if self.verdict else None,
-            allocation=jsonable(self.proposal) if self.proposal else None,
-            execution=jsonable(self.execution) if self.execution else None,
+            parts={
+                "decision": self._decision_summary(),
+                "verdict": self._verdict_summary() if self.verdict else None,
+                "allocation": self.proposal,
+                "execution": self.execution,
+            },
             warnings=tuple(self.warnings),
         )
 
     def _decision_summary(self) -> dict[str, Any] | None:
         if self.decision is None:
             return None
-        summary: dict[str, Any] = jsonable(self.decision)
+        summary: dict[str, Any] = dict(self.decision)
         if self.outcome is not None:
             summary["decider"] = self.outcome.decider
             summary["hold_reason"] = self.outcome.hold_reason
