@@ -38,9 +38,16 @@ from decimal import Decimal
 
 from ..clock import ManualClock
 from ..config import StrategyConfig
-from ..domain import ZERO, Candle, CandleInterval, Orderbook, Ticker
+from ..domain import ZERO, Candle, CandleInterval, Level, Orderbook, Ticker
 from ..engine import TradingEngine
-from ..market import FeatureCalculator, FeatureParams, MarketSnapshot, snapshot_from_parts
+from ..market import (
+    BookSummary,
+    FeatureCalculator,
+    FeatureParams,
+    MarketSnapshot,
+    snapshot_from_parts,
+    summarize_book,
+)
 from ..paper import PaperExchange
 from ..ports import Decider, Store
 from .bars import BarBuilder, bar_start
@@ -106,6 +113,7 @@ class Replay:
             self.config, exchange=self.paper, decider=decider, store=self.store,
             clock=self.clock, mode="backtest", ids=counter_ids(self.backtest_id[:10]),
             kill_switch=lambda: False, snapshot_provider=self.snapshot,
+            record_results=False,  # the step tables hold every fact; the JSON copy is waste
         )
         self.features = FeatureCalculator(FeatureParams.from_config(section))
         self.bars = BarBuilder(frame.candle, frame.bar.duration)
@@ -117,6 +125,9 @@ class Replay:
         self._price = ZERO
         self._wallet: tuple[int, Decimal, Decimal] = (-1, ZERO, ZERO)
         self._since_flush = 0
+        # Books are reused for prices seen lately; so are their summaries (keyed by the
+        # identity of the book's ask levels, which the cached book shares).
+        self._summaries: dict[int, tuple[tuple[Level, ...], BookSummary]] = {}
 
     # -- the loop ---------------------------------------------------------------------
     async def play(self, candles: Iterator[Candle]) -> None:
@@ -198,13 +209,20 @@ class Replay:
         """The engine's snapshot: the decision price, its book, bars and features."""
         now, book = self.clock.now(), self._book
         assert book is not None, "a cycle ran without a decision price"
+        summary = self._summaries.get(id(book.asks))
+        if summary is None or summary[0] is not book.asks:
+            section = self.config.strategy
+            summary = (book.asks, summarize_book(book, section.book_levels, section.depth_bps))
+            if len(self._summaries) > 64:
+                self._summaries.clear()
+            self._summaries[id(book.asks)] = summary
         return snapshot_from_parts(
             self.config, taken_at=now,
             ticker=Ticker(market=self.config.market, last_price=self._price, timestamp=now),
             orderbook=book, candles=self.window,
             balances=await self.paper.accounts(),
             order_chance=await self.paper.order_chance(self.config.market),
-            features=self.features.features(),
+            features=self.features.features(), book=summary[1],
         )
 
     def _quote(self, price: Decimal) -> None:

@@ -6,6 +6,7 @@ the range checks instead of becoming 200%. Money is ``Decimal``.
 
 from __future__ import annotations
 
+import functools
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -55,7 +56,7 @@ class TradingPairConfig(Frozen):
     order_currency: str = Field("BTC", pattern=r"^[A-Z0-9]{1,15}$")
     payment_currency: Literal["KRW"] = "KRW"
 
-    @property
+    @functools.cached_property
     def market(self) -> Market:
         return Market(quote=self.payment_currency, base=self.order_currency)
 
@@ -236,7 +237,7 @@ class StrategyConfig(Frozen):
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     backtest: BacktestConfig = Field(default_factory=BacktestConfig)
 
-    @property
+    @functools.cached_property
     def market(self) -> Market:
         return self.trading_pair.market
 

@@ -36,6 +36,9 @@ def jsonable(value: Any) -> Any:
         return jsonable(value.model_dump())
     if isinstance(value, CycleResult):  # its summaries are properties, not fields
         return value.to_dict()
+    to_json = getattr(value, "__json__", None)
+    if to_json is not None:
+        return jsonable(to_json())
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, dict):

@@ -24,6 +24,26 @@ class Stop(Exception):
         self.detail = {"stopped": reason, **detail}
 
 
+@dataclass(frozen=True, slots=True)
+class DecisionSummary:
+    """The decision and who made it; rendered as JSON only when someone reads it."""
+
+    decision: TradeDecision
+    outcome: DecisionOutcome | None
+    trigger: str | None
+
+    def __json__(self) -> dict[str, Any]:
+        summary: dict[str, Any] = dict(self.decision)
+        if self.outcome is not None:
+            summary["decider"] = self.outcome.decider
+            summary["hold_reason"] = self.outcome.hold_reason
+            summary["model"] = self.outcome.model
+        if self.trigger:
+            summary["decider"] = "guard"
+            summary["trigger"] = self.trigger
+        return summary
+
+
 @dataclass(slots=True)
 class CycleState:
     run_id: str
@@ -88,18 +108,10 @@ class CycleState:
             warnings=tuple(self.warnings),
         )
 
-    def _decision_summary(self) -> dict[str, Any] | None:
+    def _decision_summary(self) -> DecisionSummary | None:
         if self.decision is None:
             return None
-        summary: dict[str, Any] = dict(self.decision)
-        if self.outcome is not None:
-            summary["decider"] = self.outcome.decider
-            summary["hold_reason"] = self.outcome.hold_reason
-            summary["model"] = self.outcome.model
-        if self.protective:
-            summary["decider"] = "guard"
-            summary["trigger"] = self.protective
-        return summary
+        return DecisionSummary(self.decision, self.outcome, self.protective)
 
     def _verdict_summary(self) -> dict[str, Any]:
         verdict = self.verdict

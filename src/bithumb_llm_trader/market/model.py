@@ -8,7 +8,7 @@ computes hundreds of thousands of them. Anything that becomes a price is convert
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 
@@ -44,7 +44,12 @@ class CandleFeatures:
     volume_change: float | None = None
 
     def as_dict(self) -> dict[str, float | int | None]:
-        return asdict(self)
+        # Every field is a number or None: a flat copy, without asdict's deep copying
+        # (called for every cycle's record, tens of thousands of times in a backtest).
+        return {name: getattr(self, name) for name in _FEATURE_NAMES}
+
+
+_FEATURE_NAMES = tuple(f.name for f in fields(CandleFeatures))
 
 
 @dataclass(frozen=True, slots=True)

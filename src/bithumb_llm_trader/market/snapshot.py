@@ -8,6 +8,7 @@ or a portfolio manager that already has the data builds snapshots the same way.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +21,7 @@ from ..ports import Account, Clock, MarketData
 from .book import summarize_book
 from .equity import KRW, build_account_view
 from .features import FeatureParams, compute_features
-from .model import CandleFeatures, MarketSnapshot
+from .model import BookSummary, CandleFeatures, MarketSnapshot
 
 
 class SnapshotSource(MarketData, Account, Protocol):
@@ -98,6 +99,7 @@ def snapshot_from_parts(
     order_chance: OrderChance,
     prices_krw: Mapping[str, Decimal] | None = None,
     features: CandleFeatures | None = None,
+    book: BookSummary | None = None,
 ) -> MarketSnapshot:
     """Build a snapshot from data already fetched; no I/O, no clock.
 
@@ -112,6 +114,8 @@ def snapshot_from_parts(
             at ``ticker.last_price``.
         features: features a caller keeps up to date incrementally (a backtest);
             when None they are computed from the kept candles.
+        book: the summary of ``orderbook`` when the caller already has it (a backtest
+            that reuses books); when None it is computed.
 
     Raises:
         ValueError: ``taken_at`` is naive, or a part belongs to another market.
@@ -130,7 +134,7 @@ def snapshot_from_parts(
         orderbook=orderbook,
         candles=kept,
         features=features,
-        book=summarize_book(orderbook, section.book_levels, section.depth_bps),
+        book=book or summarize_book(orderbook, section.book_levels, section.depth_bps),
         account=build_account_view(
             balances, prices, market, config.allocation.reserved_pool_pct
         ),
@@ -140,7 +144,12 @@ def snapshot_from_parts(
 
 def candles_until(candles: Iterable[Candle], taken_at: datetime) -> tuple[Candle, ...]:
     """Candles that started at or before ``taken_at``, oldest first, one per start."""
-    by_start = {candle.start: candle for candle in candles if candle.start <= taken_at}
+    given = tuple(candles)
+    if all(a.start < b.start for a, b in itertools.pairwise(given)) and (
+        not given or given[-1].start <= taken_at
+    ):
+        return given  # already in order and in the past: the common case, kept cheap
+    by_start = {candle.start: candle for candle in given if candle.start <= taken_at}
     return tuple(by_start[start] for start in sorted(by_start))
 
 

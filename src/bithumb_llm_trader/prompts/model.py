@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
+
+
+@functools.lru_cache(maxsize=64)
+def _digest(version: str, system: str, user: str) -> str:
+    # Cached: the audit trail and the decision cache both ask, and a prompt-less
+    # decider asks for the same empty prompt's digest every cycle.
+    text = f"{version}\x00{system}\x00{user}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,8 +26,7 @@ class Prompt:
     @property
     def digest(self) -> str:
         """SHA-256 of the version and both texts: the decision cache key's base."""
-        text = f"{self.version}\x00{self.system}\x00{self.user}"
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return _digest(self.version, self.system, self.user)
 
     @property
     def estimated_tokens(self) -> int:

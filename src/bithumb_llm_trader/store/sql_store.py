@@ -34,6 +34,7 @@ from ..records import (
 )
 from . import queries as q
 from . import schema as s
+from .bulk import BulkInserts
 from .connect import redact_url, store_error
 
 R = TypeVar("R")
@@ -50,6 +51,7 @@ class SqlStore:
         self._engine = engine
         self._clock = clock
         self._label = label or redact_url(engine.url)
+        self._bulk = BulkInserts(engine.dialect)
 
     @property
     def engine(self) -> Engine:
@@ -87,15 +89,15 @@ class SqlStore:
     # -- inserts ---------------------------------------------------------------------
     def write(self, records: Sequence[Record]) -> None:
         """Insert ``records`` in one transaction, one executemany per table."""
-        groups: dict[str, list[dict[str, Any]]] = {}
+        groups: dict[type[Any], list[Any]] = {}
         for record in records:
-            row = _row(record)  # refuses a non-record before its TABLE is looked up
-            groups.setdefault(record.TABLE, []).append(row)
+            _check_record(record)  # refuses a non-record before its TABLE is looked up
+            groups.setdefault(type(record), []).append(record)
         if not groups:
             return
         with self._begin("writing to") as conn:
-            for name in sorted(groups, key=s.TABLE_ORDER.__getitem__):
-                conn.execute(q.INSERT[name], groups[name])
+            for kind in sorted(groups, key=lambda k: s.TABLE_ORDER[k.TABLE]):
+                self._bulk.for_record(kind).execute(conn, groups[kind])
 
     def update_run(self, run_id: str, update: RunUpdate) -> None:
         """Change the given (non-None) fields of a run; an unknown run is an error."""
@@ -220,6 +222,15 @@ class SqlStore:
     def load_twap_slices(self, twap_run_id: str) -> list[TwapSliceRecord]:
         rows = self._rows("reading TWAP slices from", q.TWAP_SLICES, twap_run_id=twap_run_id)
         return [_record(TwapSliceRecord, row) for row in rows]
+
+
+def _check_record(record: Any) -> None:
+    if type(record) not in s.RECORD_FIELDS:
+        raise StoreError(f"cannot store a {type(record).__name__}: not a record type")
+    for column, limit in s.STRING_LIMITS[record.TABLE].items():
+        value = getattr(record, column)
+        if isinstance(value, str) and len(value) > limit:
+            _check_lengths(record.TABLE, {column: value})  # raises, naming the column
 
 
 def _row(record: Any) -> dict[str, Any]:
