@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Table
+from sqlalchemy.exc import DBAPIError
 
 from . import schema as s
 
@@ -55,7 +56,22 @@ class BulkInsert:
         ]
 
     def execute(self, conn: Connection, records: Sequence[Any]) -> None:
-        conn.exec_driver_sql(self.sql, self.rows(records))
+        """Insert ``records`` on ``conn``'s driver connection, inside its transaction.
+
+        Straight to the driver: SQLAlchemy's execution machinery costs ~100 us per
+        statement, four times SQLite's own insert and commit. Driver errors are
+        wrapped as SQLAlchemy's, so callers translate them as for any statement.
+        """
+        rows = self.rows(records)
+        dbapi = conn.dialect.loaded_dbapi
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(self.sql, rows)
+        except dbapi.Error as exc:
+            raise DBAPIError.instance(self.sql, rows, exc, dbapi.Error,
+                                      dialect=conn.dialect) from exc
+        finally:
+            cursor.close()
 
 
 class BulkInserts:
