@@ -83,21 +83,23 @@ def validate(config: ConfigArg) -> None:
     )
 
 
-_STUB = {"allow_extra_args": True, "ignore_unknown_options": True}
+# These commands take stray arguments themselves and refuse them in one line, instead of
+# click's boxed usage error.
+_OWN_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 # Each of these commands lives in its own module under cli/; registered here so the
 # command line is defined in one place.
-app.command(name="twap", context_settings=_STUB,
+app.command(name="twap", context_settings=_OWN_ARGS,
             help="Execute a large order as time-sliced child orders (TWAP).")(twap_cmd.command)
-app.command(name="portfolio", context_settings=_STUB,
+app.command(name="portfolio", context_settings=_OWN_ARGS,
             help="Run several strategies as one portfolio.")(portfolio_cmd.command)
-app.command(name="report", context_settings=_STUB,
+app.command(name="report", context_settings=_OWN_ARGS,
             help="Report decisions, orders, fills, slippage, fees, PnL and model cost.")(
     report_cmd.command)
-app.command(name="backtest", context_settings=_STUB,
+app.command(name="backtest", context_settings=_OWN_ARGS,
             help="Replay historical candles through the same trading cycle.")(
     backtest_cmd.command)
-app.command(name="download-candles", context_settings=_STUB,
+app.command(name="download-candles", context_settings=_OWN_ARGS,
             help="Download candles from Bithumb's public API into a CSV for backtests.")(
     download_cmd.command)
 

@@ -151,3 +151,15 @@ async def test_account_fees_are_used_when_readable() -> None:
     assert order.paid_fee == D("40.00")
     chance = await exchange.order_chance(KRW_BTC)
     assert chance.bid_fee == D("0.0004")
+
+
+async def test_memory_stays_bounded_but_old_orders_can_still_be_found() -> None:
+    store = MemoryPaperStore()
+    exchange = paper(store=store, krw="100000000")
+    for n in range(40):
+        await exchange.place_order(market_buy("10000", cid=f"c{n}"))
+    assert len(exchange._orders) <= 16
+    first = await exchange.get_order(client_order_id="c0")  # read back from the store
+    assert first.state is OrderState.DONE and first.client_order_id == "c0"
+    with pytest.raises(ExchangeRejected, match="already used"):
+        await exchange.place_order(market_buy("10000", cid="c0"))

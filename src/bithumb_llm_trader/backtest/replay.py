@@ -114,6 +114,7 @@ class Replay:
             clock=self.clock, mode="backtest", ids=counter_ids(self.backtest_id[:10]),
             kill_switch=lambda: False, snapshot_provider=self.snapshot,
             record_results=False,  # the step tables hold every fact; the JSON copy is waste
+            history_size=4,  # nobody reads a backtest's recent results; keep memory flat
         )
         self.features = FeatureCalculator(FeatureParams.from_config(section))
         self.bars = BarBuilder(frame.candle, frame.bar.duration)

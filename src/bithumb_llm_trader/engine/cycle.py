@@ -137,7 +137,9 @@ class TradingEngine:
         try:
             detail = await step(state)
         except Stop as stop:
-            state.stopped = stop
+            # Keep the signal, not its traceback: the traceback holds this frame, which
+            # holds the state, a reference cycle only the slow garbage collector frees.
+            state.stopped = stop.with_traceback(None)
             elapsed = (self._clock.monotonic() - started) * 1000
             state.steps.append(StepResult(name, "ok", round(elapsed, 3), stop.detail))
             return

@@ -13,6 +13,7 @@ on the real exchange.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -86,7 +87,12 @@ class PaperExchange:
         self._account_source = account_source
         self._chances: dict[str, OrderChance] = {}
         self._wallet: PaperWallet | None = None
+        # Open orders and the most recent final ones stay in memory; older final ones
+        # are read back from the store when asked for, so memory stays flat however
+        # many orders a long dry run or a backtest places.
         self._orders: dict[str, Order] = {}
+        self._recent_final: deque[str] = deque()
+        self._client_ids: set[str] = set()
 
     # -- market data: straight from the source ------------------------------------
     async def markets(self) -> list[Market]:
@@ -134,6 +140,8 @@ class PaperExchange:
         self._store.reset_paper_state(self._strategy)
         self._wallet = None
         self._orders = {}
+        self._recent_final.clear()
+        self._client_ids = set()
 
     # -- orders --------------------------------------------------------------------------
     async def place_order(self, request: OrderRequest) -> Order:
@@ -148,7 +156,7 @@ class PaperExchange:
         book = await self._source.orderbook(request.market)
         now = self._clock.now()
         order = Order(
-            order_id=f"paper-{request.client_order_id}",
+            order_id=_paper_order_id(request.client_order_id),
             client_order_id=request.client_order_id,
             market=request.market,
             side=request.side,
@@ -337,9 +345,12 @@ class PaperExchange:
         if self._wallet is None:
             balances, orders = self._store.load_paper_state(self._strategy)
             self._orders = {}
+            self._recent_final.clear()
+            self._client_ids = {rec.client_order_id for rec in orders}
             for rec in orders:
-                order = order_from_json(rec.order_json)
-                self._orders[order.order_id] = order
+                if not OrderState(rec.state).is_final:
+                    order = order_from_json(rec.order_json)
+                    self._orders[order.order_id] = order
             if balances or orders:
                 self._wallet = PaperWallet.from_records(balances)
             else:
@@ -352,13 +363,27 @@ class PaperExchange:
 
     def _find(self, *, order_id: str | None = None,
               client_order_id: str | None = None) -> Order | None:
-        if order_id is not None:
-            return self._orders.get(order_id)
-        return next((o for o in self._orders.values()
-                     if o.client_order_id == client_order_id), None)
+        wanted = order_id if order_id is not None else _paper_order_id(client_order_id or "")
+        order = self._orders.get(wanted)
+        if order is None and wanted.removeprefix(_PAPER_PREFIX) in self._client_ids:
+            order = self._stored_order(wanted)  # final, and no longer kept in memory
+        return order
+
+    def _stored_order(self, order_id: str) -> Order | None:
+        _, records = self._store.load_paper_state(self._strategy)
+        found = next((r for r in records if r.order_id == order_id), None)
+        return order_from_json(found.order_json) if found is not None else None
 
     def _save(self, order: Order, now: datetime) -> None:
         self._orders[order.order_id] = order
+        if order.client_order_id:
+            self._client_ids.add(order.client_order_id)
+        if order.state.is_final:
+            self._recent_final.append(order.order_id)
+            while len(self._recent_final) > _RECENT_FINAL_ORDERS:
+                old = self._recent_final.popleft()
+                if old in self._orders and self._orders[old].state.is_final:
+                    del self._orders[old]
         wallet = self._loaded_wallet()
         record = PaperOrderRecord(
             strategy=self._strategy,
@@ -371,3 +396,12 @@ class PaperExchange:
         self._store.save_paper_state(
             self._strategy, wallet.to_records(self._strategy, now), [record]
         )
+
+
+_PAPER_PREFIX = "paper-"
+_RECENT_FINAL_ORDERS = 16
+
+
+def _paper_order_id(client_order_id: str) -> str:
+    """A paper order's id is its client id, prefixed: found without a scan."""
+    return _PAPER_PREFIX + client_order_id
