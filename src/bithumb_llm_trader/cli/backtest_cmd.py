@@ -7,7 +7,7 @@ The JSON result goes to stdout (and into the database as a ``cron_runs`` row of 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,10 +21,19 @@ from ..bootstrap import RunMode, build_decider, openai_key, secrets_of
 from ..clock import SystemClock
 from ..config import StrategyConfig
 from ..decision import RuleBasedDecider
-from ..domain import UTC, parse_duration
+from ..domain import UTC
 from ..ports import Clock, Decider
 from ..store import SqlStore, open_store
-from .common import EXIT_OK, fail, handled_errors, load, print_json, setup_logging, stderr
+from .common import (
+    EXIT_OK,
+    duration_option,
+    fail,
+    handled_errors,
+    load,
+    print_json,
+    setup_logging,
+    stderr,
+)
 
 DECIDERS = ("rules", "llm")
 
@@ -61,7 +70,7 @@ def command(
         fail(f"--records must be one of {', '.join(KEEP_CHOICES)}")
     settings = BacktestSettings(
         data=Path(data), start=_moment(start, "--from"), end=_moment(end, "--to"),
-        decide_every=_cadence(decide_every), records=records,
+        decide_every=duration_option(decide_every, "--decide-every"), records=records,
     )
     with handled_errors():
         setup_logging(loaded, verbose, True, secrets_of(loaded, openai_api_key))
@@ -125,18 +134,6 @@ def _moment(text: str | None, option: str) -> datetime | None:
     except ValueError:
         fail(f"{option} must be an ISO date or time such as 2025-09-01 or 2025-09-01T09:00+09:00")
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _cadence(text: str | None) -> timedelta | None:
-    if text is None:
-        return None
-    try:
-        every = parse_duration(text)
-    except ValueError as exc:
-        fail(f"--decide-every: {exc}")
-    if every.total_seconds() <= 0:
-        fail("--decide-every must be longer than zero")
-    return every
 
 
 def summary_table(result: BacktestResult) -> Table:

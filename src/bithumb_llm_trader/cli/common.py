@@ -8,6 +8,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any, NoReturn
 
 import typer
@@ -15,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from ..config import StrategyConfig, load_config
+from ..domain import parse_duration
 from ..errors import StopError, TraderError
 from ..logging_setup import configure_logging
 
@@ -51,6 +53,24 @@ def handled_errors() -> Iterator[None]:
 def load(path: str) -> StrategyConfig:
     with handled_errors():
         return load_config(path)
+
+
+def duration_option(text: str | None, option: str) -> timedelta | None:
+    """A positive duration given on the command line (``15m``), or a one-line exit 2."""
+    if text is None:
+        return None
+    try:
+        duration = parse_duration(text)
+    except ValueError as exc:
+        fail(f"{option}: {exc}")
+    if duration.total_seconds() <= 0:
+        fail(f"{option} must be longer than zero")
+    return duration
+
+
+def check_max_cycles(max_cycles: int | None) -> None:
+    if max_cycles is not None and max_cycles < 1:
+        fail("--max-cycles must be at least 1")
 
 
 def setup_logging(

@@ -22,7 +22,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..api_client import BithumbClient, RateLimiter
 from ..bootstrap import RunMode, build_decider, check_live, openai_key, secrets_of
 from ..clock import SystemClock
-from ..domain import parse_duration
 from ..engine.loop import run_loop
 from ..errors import StoreError
 from ..multi_agent import (
@@ -41,6 +40,8 @@ from ..store.schema import RECORD_FIELDS, twap_runs
 from .common import (
     EXIT_FAILED,
     EXIT_OK,
+    check_max_cycles,
+    duration_option,
     fail,
     handled_errors,
     install_stop_handlers,
@@ -101,27 +102,14 @@ def portfolio_command(
 ) -> int:
     with handled_errors():
         plan = load_portfolio(path)
-    interval = _interval(every)
-    if max_cycles is not None and max_cycles < 1:
-        fail("--max-cycles must be at least 1")
+    interval = duration_option(every, "--every")
+    check_max_cycles(max_cycles)
     secrets = [s for m in plan.members for s in secrets_of(m.config, openai_api_key)]
     with handled_errors():
         setup_logging(plan.members[0].config, verbosity, no_log_file, secrets)
         return asyncio.run(_run(plan, live=live, db=db, json_only=json_only,
                                 openai_api_key=openai_api_key, every=interval,
                                 max_cycles=max_cycles, injected=injected))
-
-
-def _interval(every: str | None) -> timedelta | None:
-    if every is None:
-        return None
-    try:
-        interval = parse_duration(every)
-    except ValueError as exc:
-        fail(f"--every: {exc}")
-    if interval.total_seconds() <= 0:
-        fail("--every must be longer than zero")
-    return interval
 
 
 async def _run(

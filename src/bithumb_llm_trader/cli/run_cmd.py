@@ -11,13 +11,13 @@ from rich.table import Table
 
 from ..bootstrap import build_runtime, secrets_of
 from ..config import StrategyConfig
-from ..domain import parse_duration
 from ..engine import CycleResult, TradingEngine
 from ..engine.loop import run_loop
 from .common import (
     EXIT_FAILED,
     EXIT_OK,
-    fail,
+    check_max_cycles,
+    duration_option,
     handled_errors,
     install_stop_handlers,
     load,
@@ -44,27 +44,14 @@ def run_command(
     injected: dict[str, Any],
 ) -> int:
     config = load(config_path)
-    interval = _interval(every)
-    if max_cycles is not None and max_cycles < 1:
-        fail("--max-cycles must be at least 1")
+    interval = duration_option(every, "--every")
+    check_max_cycles(max_cycles)
     with handled_errors():
         setup_logging(config, verbosity, no_log_file, secrets_of(config, openai_api_key))
         return asyncio.run(_run(config, live=live, db=db, json_only=json_only,
                                 openai_api_key=openai_api_key, every=interval,
                                 max_cycles=max_cycles, reset_paper=reset_paper,
                                 injected=injected))
-
-
-def _interval(every: str | None) -> timedelta | None:
-    if every is None:
-        return None
-    try:
-        interval = parse_duration(every)
-    except ValueError as exc:
-        fail(f"--every: {exc}")
-    if interval.total_seconds() <= 0:
-        fail("--every must be longer than zero")
-    return interval
 
 
 async def _run(

@@ -22,20 +22,17 @@ from ..domain import (
     ONE,
     ZERO,
     Balance,
-    Candle,
-    CandleInterval,
     Fill,
     Market,
     Order,
-    Orderbook,
     OrderChance,
     OrderRequest,
     OrderState,
     OrderType,
     Side,
-    Ticker,
 )
 from ..errors import ExchangeRejected, InvalidOrder, OrderNotFound
+from ..market_relay import MarketDataRelay
 from ..paper import PaperStateStore, PaperWallet
 from ..paper.orders import order_from_json, order_to_json
 from ..ports import Account, Clock
@@ -194,7 +191,7 @@ class IntentRouter(Protocol):
     async def submit(self, intent: Intent) -> Order: ...
 
 
-class LedgerExchange:
+class LedgerExchange(MarketDataRelay):
     """``ports.Exchange`` for one strategy inside a portfolio.
 
     Market data is the cycle's shared read; ``accounts()`` is the strategy's ledger, so
@@ -209,29 +206,12 @@ class LedgerExchange:
         account: Account,
         router: IntentRouter,
     ) -> None:
+        super().__init__(market_data)
         self.strategy = strategy
         self.ledger = ledger
         self._data = market_data
         self._account = account
         self._router = router
-
-    # -- market data ------------------------------------------------------------------
-    async def markets(self) -> list[Market]:
-        return await self._data.markets()
-
-    async def ticker(self, market: Market) -> Ticker:
-        return await self._data.ticker(market)
-
-    async def tickers(self, markets: Sequence[Market]) -> list[Ticker]:
-        return await self._data.tickers(markets)
-
-    async def orderbook(self, market: Market) -> Orderbook:
-        return await self._data.orderbook(market)
-
-    async def candles(
-        self, market: Market, interval: CandleInterval, count: int, to: datetime | None = None
-    ) -> list[Candle]:
-        return await self._data.candles(market, interval, count, to)
 
     # -- account ----------------------------------------------------------------------
     async def accounts(self) -> list[Balance]:

@@ -24,8 +24,6 @@ from ..domain import (
     ONE,
     ZERO,
     Balance,
-    Candle,
-    CandleInterval,
     Market,
     Order,
     Orderbook,
@@ -34,11 +32,11 @@ from ..domain import (
     OrderState,
     OrderType,
     Side,
-    Ticker,
     round_price,
 )
 from ..errors import ExchangeRejected, OrderNotFound, TraderError
 from ..liquidity import LevelFill, walk_book
+from ..market_relay import MarketDataRelay
 from ..ports import Account, Clock, MarketData
 from ..records import PaperBalanceRecord, PaperOrderRecord
 from .orders import add_fills, order_from_json, order_to_json
@@ -62,7 +60,7 @@ class PaperStateStore(Protocol):
     def reset_paper_state(self, strategy: str) -> None: ...
 
 
-class PaperExchange:
+class PaperExchange(MarketDataRelay):
     """A simulated account on top of real market data; implements ``ports.Exchange``."""
 
     def __init__(
@@ -77,7 +75,7 @@ class PaperExchange:
         min_order_krw: Decimal,
         account_source: Account | None = None,
     ) -> None:
-        self._source = source
+        super().__init__(source)
         self._store = store
         self._strategy = strategy
         self._initial = dict(initial_balances)
@@ -93,24 +91,6 @@ class PaperExchange:
         self._orders: dict[str, Order] = {}
         self._recent_final: deque[str] = deque()
         self._client_ids: set[str] = set()
-
-    # -- market data: straight from the source ------------------------------------
-    async def markets(self) -> list[Market]:
-        return await self._source.markets()
-
-    async def ticker(self, market: Market) -> Ticker:
-        return await self._source.ticker(market)
-
-    async def tickers(self, markets: Sequence[Market]) -> list[Ticker]:
-        return await self._source.tickers(markets)
-
-    async def orderbook(self, market: Market) -> Orderbook:
-        return await self._source.orderbook(market)
-
-    async def candles(
-        self, market: Market, interval: CandleInterval, count: int, to: datetime | None = None
-    ) -> list[Candle]:
-        return await self._source.candles(market, interval, count, to)
 
     # -- account ---------------------------------------------------------------------
     async def accounts(self) -> list[Balance]:
