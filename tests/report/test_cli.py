@@ -110,6 +110,7 @@ def test_unusable_databases_exit_2(tmp_path: Path, make: str, message: str) -> N
 
 
 def test_unreachable_server_exits_2_without_the_password() -> None:
+    pytest.importorskip("psycopg", reason="the postgres extra is not installed")
     result = invoke(["--db", "postgresql+psycopg://bot:hunter2-secret@127.0.0.1:1/trader"])
     assert result.exit_code == 2
     assert "cannot connect" in result.stderr

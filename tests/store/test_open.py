@@ -42,6 +42,8 @@ def test_redact_url_hides_passwords(url: str, expected: str) -> None:
 def test_an_unreachable_server_is_one_line_without_the_password(
     driver: str, clock: ManualClock
 ) -> None:
+    pytest.importorskip({"mysql+pymysql": "pymysql", "postgresql+psycopg": "psycopg"}[driver],
+                        reason="the database extra is not installed")
     port = closed_port()
     with pytest.raises(StoreError) as caught:
         open_store(f"{driver}://bot:{PASSWORD}@127.0.0.1:{port}/trader", clock=clock)
