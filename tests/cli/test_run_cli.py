@@ -224,3 +224,21 @@ def test_validate_the_samples() -> None:
         result = CliRunner().invoke(app, ["validate", str(examples / f"config.sample.{suffix}")])
         assert result.exit_code == 0, result.output
         assert "KRW-BTC" in result.stdout
+
+
+def test_an_interrupted_run_exits_130_without_a_traceback(workdir: Path,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    import asyncio
+
+    from bithumb_llm_trader.engine import TradingEngine
+
+    async def cancelled(self: TradingEngine) -> None:
+        raise asyncio.CancelledError
+
+    monkeypatch.setattr(TradingEngine, "run_cycle", cancelled)
+    standin, clock = stand_in()
+    config = write_config(workdir, strategy={"decider": "rules"})
+    result = invoke(["run", str(config), "--json"], standin, clock)
+    assert result.exit_code == 130
+    assert "interrupted" in result.stderr and "Traceback" not in result.output

@@ -45,7 +45,9 @@ def handled_errors() -> Iterator[None]:
         fail(str(exc), EXIT_USAGE)
     except TraderError as exc:
         fail(f"{type(exc).__name__}: {exc}", EXIT_FAILED)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        # The second Ctrl-C cancels the running task; the cycle has recorded itself
+        # as interrupted, and any order it sent is settled by the next run.
         stderr().print("interrupted")
         raise typer.Exit(EXIT_INTERRUPTED) from None
 
