@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol, TypeVar
 
 import typer
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.markup import escape
 
 from ..config import StrategyConfig, load_config
 from ..domain import parse_duration
+from ..engine.loop import run_loop
 from ..errors import StopError, TraderError
 from ..logging_setup import configure_logging
+from ..ports import Clock
+
+log = logging.getLogger(__name__)
+R = TypeVar("R", bound="CycleOutcome")
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -94,6 +100,58 @@ def print_json(data: Any, *, compact: bool) -> None:
                       indent=None if compact else 2)
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
+
+
+class CycleOutcome(Protocol):
+    """What ``run`` and ``portfolio`` print after each cycle."""
+
+    @property
+    def ok(self) -> bool: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+def show_notes(notes: Sequence[str], *, json_only: bool) -> None:
+    """Why a run is dry, which decider it uses...: logged, and on stderr unless --json."""
+    for note in notes:
+        log.info(note)
+        if not json_only:
+            stderr().print(f"[yellow]{escape(note)}[/]")
+
+
+async def print_cycles(
+    cycle: Callable[[], Awaitable[R]],
+    *,
+    clock: Clock,
+    every: timedelta | None,
+    max_cycles: int | None,
+    notes: Sequence[str],
+    json_only: bool,
+    summary: Callable[[R], RenderableType],
+) -> int:
+    """Run ``cycle`` once or on a schedule, printing each result; 1 if any failed.
+
+    Each result goes to stdout as JSON (one object, or one line per cycle when
+    repeating) with the run's notes; unless ``json_only``, a summary goes to stderr.
+    Ctrl-C stops after the cycle in progress.
+    """
+    failures = 0
+
+    def on_result(result: R) -> None:
+        nonlocal failures
+        failures += 0 if result.ok else 1
+        print_json({**result.to_dict(), "notes": list(notes)}, compact=every is not None)
+        if not json_only:
+            stderr().print(summary(result))
+
+    stop = asyncio.Event()
+    remove_handlers = install_stop_handlers(stop)
+    try:
+        await run_loop(cycle, clock=clock, every=every, max_cycles=max_cycles, stop=stop,
+                       on_result=on_result)
+    finally:
+        remove_handlers()
+    return EXIT_FAILED if failures else EXIT_OK
 
 
 def install_stop_handlers(stop: asyncio.Event, what: str = "cycle") -> Callable[[], None]:

@@ -22,7 +22,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..api_client import BithumbClient, RateLimiter
 from ..bootstrap import RunMode, build_decider, check_live, openai_key, secrets_of
 from ..clock import SystemClock
-from ..engine.loop import run_loop
 from ..errors import StoreError
 from ..multi_agent import (
     MultiAgentPortfolioManager,
@@ -38,16 +37,13 @@ from ..records import TwapRunRecord
 from ..store import SqlStore, open_store
 from ..store.schema import RECORD_FIELDS, twap_runs
 from .common import (
-    EXIT_FAILED,
-    EXIT_OK,
     check_max_cycles,
     duration_option,
     fail,
     handled_errors,
-    install_stop_handlers,
-    print_json,
+    print_cycles,
     setup_logging,
-    stderr,
+    show_notes,
 )
 
 log = logging.getLogger(__name__)
@@ -126,28 +122,13 @@ async def _run(
     runtime = build_portfolio_runtime(plan, live=live, db_url=db, openai_api_key=openai_api_key,
                                       clock=injected.get("clock"),
                                       transport=injected.get("transport"))
-    for note in runtime.notes:
-        log.info(note)
-        if not json_only:
-            stderr().print(f"[yellow]{note}[/]")
-    failures = 0
-
-    def on_result(result: PortfolioCycleResult) -> None:
-        nonlocal failures
-        failures += 0 if result.ok else 1
-        print_json({**result.to_dict(), "notes": runtime.notes}, compact=every is not None)
-        if not json_only:
-            stderr().print(summary_table(result))
-
-    stop = asyncio.Event()
-    remove_handlers = install_stop_handlers(stop)
+    show_notes(runtime.notes, json_only=json_only)
     try:
-        await run_loop(runtime.manager.run_cycle, clock=runtime.clock, every=every,
-                       max_cycles=max_cycles, stop=stop, on_result=on_result)
+        return await print_cycles(runtime.manager.run_cycle, clock=runtime.clock, every=every,
+                                  max_cycles=max_cycles, notes=runtime.notes,
+                                  json_only=json_only, summary=summary_table)
     finally:
-        remove_handlers()
         await runtime.aclose()
-    return EXIT_FAILED if failures else EXIT_OK
 
 
 @dataclass(slots=True)

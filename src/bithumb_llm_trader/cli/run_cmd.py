@@ -12,18 +12,14 @@ from rich.table import Table
 from ..bootstrap import build_runtime, secrets_of
 from ..config import StrategyConfig
 from ..engine import CycleResult, TradingEngine
-from ..engine.loop import run_loop
 from .common import (
-    EXIT_FAILED,
-    EXIT_OK,
     check_max_cycles,
     duration_option,
     handled_errors,
-    install_stop_handlers,
     load,
-    print_json,
+    print_cycles,
     setup_logging,
-    stderr,
+    show_notes,
 )
 
 log = logging.getLogger(__name__)
@@ -71,31 +67,16 @@ async def _run(
         reset_paper=reset_paper, clock=injected.get("clock"),
         transport=injected.get("transport"),
     )
-    for note in runtime.notes:
-        log.info(note)
-        if not json_only:
-            stderr().print(f"[yellow]{note}[/]")
+    show_notes(runtime.notes, json_only=json_only)
     engine = TradingEngine(config, exchange=runtime.exchange, decider=runtime.decider,
                            store=runtime.store, clock=runtime.clock, mode=runtime.mode.name)
-    failures = 0
-
-    def on_result(result: CycleResult) -> None:
-        nonlocal failures
-        failures += 0 if result.ok else 1
-        print_json({**result.to_dict(), "notes": runtime.notes}, compact=every is not None)
-        if not json_only:
-            stderr().print(summary_table(result))
-
-    stop = asyncio.Event()
-    remove_handlers = install_stop_handlers(stop)
     try:
-        await run_loop(engine.run_cycle, clock=runtime.clock, every=every,
-                       max_cycles=max_cycles, stop=stop, on_result=on_result)
+        return await print_cycles(engine.run_cycle, clock=runtime.clock, every=every,
+                                  max_cycles=max_cycles, notes=runtime.notes,
+                                  json_only=json_only, summary=summary_table)
     finally:
-        remove_handlers()
         await runtime.aclose()
         runtime.store.close()
-    return EXIT_FAILED if failures else EXIT_OK
 
 
 def summary_table(result: CycleResult) -> Table:
