@@ -171,24 +171,16 @@ def twap_execution(
     else:
         status = "filled" if report.remaining <= 0 else "partial"
     return ExecutionRecord(
-        execution_id=execution_id,
-        run_id=run_id,
-        strategy=strategy,
-        created_at=created_at,
-        agent_intent=decision.agent_intent.value,
-        action=decision.action.value,
-        side=proposal.side.value,
+        **_trade_fields(proposal, decision, snapshot, execution_id=execution_id,
+                        run_id=run_id, strategy=strategy, created_at=created_at,
+                        dry_run=dry_run),
         method="twap",
         status=status,
-        dry_run=dry_run,
         twap_run_id=report.twap_run_id,
-        requested_notional=proposal.final_notional,
-        requested_volume=proposal.volume,
         filled_volume=report.filled_volume,
         filled_funds=report.filled_funds,
         avg_price=report.avg_price,
         fee=report.fees,
-        reference_price=snapshot.last_price,
         arrival_price=report.arrival_price,
         slippage_bps=report.slippage_bps,
         result_json={"twap_status": report.status, "remaining": report.remaining,
@@ -214,27 +206,46 @@ def order_execution(
     avg = average_price(report.filled_funds, report.filled_volume)
     arrival = proposal.reference_price
     return ExecutionRecord(
-        execution_id=execution_id,
-        run_id=run_id,
-        strategy=strategy,
-        created_at=created_at,
-        agent_intent=decision.agent_intent.value,
-        action=decision.action.value,
-        side=side.value,
+        **_trade_fields(proposal, decision, snapshot, execution_id=execution_id,
+                        run_id=run_id, strategy=strategy, created_at=created_at,
+                        dry_run=dry_run),
         method="order",
         status=report.status,
-        dry_run=dry_run,
         client_order_id=report.client_order_id,
-        requested_notional=proposal.final_notional,
-        requested_volume=proposal.volume,
         filled_volume=report.filled_volume,
         filled_funds=report.filled_funds,
         avg_price=avg,
         fee=report.fee,
-        reference_price=snapshot.last_price,
         arrival_price=arrival,
         slippage_bps=signed_slippage_bps(side, avg, arrival),
         result_json={"events": jsonable(list(report.events)), "error": report.error,
                      **(extra or {})},
     )
 
+
+def _trade_fields(
+    proposal: AllocationProposal,
+    decision: TradeDecision,
+    snapshot: MarketSnapshot,
+    *,
+    execution_id: str,
+    run_id: str,
+    strategy: str,
+    created_at: datetime,
+    dry_run: bool,
+) -> dict[str, Any]:
+    """What a single order's and a TWAP's closing rows share: who, what was asked, and
+    the decision's snapshot price the slippage report measures against."""
+    return {
+        "execution_id": execution_id,
+        "run_id": run_id,
+        "strategy": strategy,
+        "created_at": created_at,
+        "dry_run": dry_run,
+        "agent_intent": decision.agent_intent.value,
+        "action": decision.action.value,
+        "side": proposal.side.value,
+        "requested_notional": proposal.final_notional,
+        "requested_volume": proposal.volume,
+        "reference_price": snapshot.last_price,
+    }
