@@ -83,8 +83,13 @@ class BookModel:
         gap = (mid * self.level_spacing_bps / BPS / tick).to_integral_value()
         step = max(gap, Decimal(1)) * tick * direction
         size = round_volume(self.level_notional_krw / best)
-        prices = (best + step * index for index in range(self.levels))
-        return tuple(Level(price, size) for price in prices if price > 0)
+        levels, price = [], best
+        for _ in range(self.levels):  # one addition a level: a replay builds many books
+            if price <= 0:
+                break
+            levels.append(Level(price, size))
+            price += step
+        return tuple(levels)
 
 
 def _on_tick(price: Decimal, rounding: str, quote: str) -> Decimal:

@@ -3,23 +3,34 @@
 The replay moves the price as it goes: to the next candle's open before a decision's
 order is sent (fills happen at t+1's open), to the stop or target price for a
 protective exit, and to a candle's whole range when resting limit orders are
-re-checked. The book is built only when something asks for it, which most cycles
-(holds) never do.
+re-checked. The book is built only when something asks for it; books and their
+summaries are kept for the prices seen most recently, since prices come back.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from ..domain import Candle, CandleInterval, Market, Orderbook, Ticker
+from ..market import BookSummary, summarize_book
 from ..ports import Clock
 from .book_model import BookModel
 
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
-_RECENT_BOOKS = 16
+RECENT_BOOKS = 256
+"""Books kept for prices seen lately: a minute's close is often a recent minute's close
+again (63% of September 2025's decisions), and each book is about 5 KB."""
+
+
+@dataclass(slots=True)
+class _Known:
+    book: Orderbook
+    summary: BookSummary | None = None
 
 
 class ReplayMarket:
@@ -34,7 +45,8 @@ class ReplayMarket:
         self._price = Decimal(0)
         self._range: tuple[Decimal, Decimal] | None = None
         self._book: Orderbook | None = None
-        self._recent: dict[tuple[Decimal, ...], Orderbook] = {}
+        self._known: _Known | None = None
+        self._recent: OrderedDict[tuple[Decimal, ...], _Known] = OrderedDict()
 
     @property
     def price(self) -> Decimal:
@@ -53,6 +65,16 @@ class ReplayMarket:
             self._book = self._build(self._clock.now())
         return self._book
 
+    def summary(self, levels: int, depth_bps: Decimal) -> BookSummary:
+        """``summarize_book`` of the current book, computed once per book kept."""
+        book = self.book()
+        known = self._known
+        assert known is not None
+        if known.summary is None or (known.summary.levels, known.summary.depth_bps) != (
+                levels, depth_bps):
+            known.summary = summarize_book(book, levels, depth_bps)
+        return known.summary
+
     def _build(self, now: datetime) -> Orderbook:
         """The book of the moment; a price seen lately reuses its levels.
 
@@ -62,16 +84,20 @@ class ReplayMarket:
         key = self._range or (self._price,)
         known = self._recent.get(key)
         if known is None:
-            if len(self._recent) >= _RECENT_BOOKS:
-                self._recent.clear()
             if self._range is not None:
-                known = self._model.range_book(self._market, *self._range, now)
+                book = self._model.range_book(self._market, *self._range, now)
             else:
-                known = self._model.book_around(self._market, self._price, now)
-            self._recent[key] = known
-        if known.timestamp == now:
-            return known
-        return Orderbook(market=self._market, timestamp=now, asks=known.asks, bids=known.bids)
+                book = self._model.book_around(self._market, self._price, now)
+            known = self._recent[key] = _Known(book)
+            if len(self._recent) > RECENT_BOOKS:
+                self._recent.popitem(last=False)
+        else:
+            self._recent.move_to_end(key)
+        self._known = known
+        if known.book.timestamp == now:
+            return known.book
+        return Orderbook(market=self._market, timestamp=now, asks=known.book.asks,
+                         bids=known.book.bids)
 
     async def markets(self) -> list[Market]:
         return [self._market]
@@ -109,10 +135,14 @@ def counter_ids(prefix: str) -> Callable[[], str]:
     counter = itertools.count(1)
 
     def next_id() -> str:
-        number, digits = next(counter), []
-        for _ in range(6):
-            number, digit = divmod(number, 36)
-            digits.append(_BASE36[digit])
-        return prefix + "".join(reversed(digits))
+        high, low = divmod(next(counter), _PAIRS)
+        middle, low = divmod(low, _PAIR)
+        return prefix + _DIGIT_PAIRS[high] + _DIGIT_PAIRS[middle] + _DIGIT_PAIRS[low]
 
     return next_id
+
+
+_PAIR = 36 * 36
+_PAIRS = _PAIR * _PAIR
+_DIGIT_PAIRS = [a + b for a in _BASE36 for b in _BASE36]
+"""Every two-digit base-36 string, in order: three lookups make a six-digit id."""

@@ -38,7 +38,7 @@ from decimal import Decimal
 
 from ..clock import ManualClock
 from ..config import StrategyConfig
-from ..domain import ZERO, Candle, CandleInterval, Level, Orderbook, Ticker
+from ..domain import ZERO, Candle, CandleInterval, Orderbook, Ticker
 from ..engine import TradingEngine
 from ..market import (
     BookSummary,
@@ -46,7 +46,6 @@ from ..market import (
     FeatureParams,
     MarketSnapshot,
     snapshot_from_parts,
-    summarize_book,
 )
 from ..paper import PaperExchange
 from ..ports import Decider, Store
@@ -125,10 +124,8 @@ class Replay:
         self._book: Orderbook | None = None
         self._price = ZERO
         self._wallet: tuple[int, Decimal, Decimal] = (-1, ZERO, ZERO)
+        self._summary: BookSummary | None = None
         self._since_flush = 0
-        # Books are reused for prices seen lately; so are their summaries (keyed by the
-        # identity of the book's ask levels, which the cached book shares).
-        self._summaries: dict[int, tuple[tuple[Level, ...], BookSummary]] = {}
 
     # -- the loop ---------------------------------------------------------------------
     async def play(self, candles: Iterator[Candle]) -> None:
@@ -208,28 +205,23 @@ class Replay:
 
     async def snapshot(self) -> MarketSnapshot:
         """The engine's snapshot: the decision price, its book, bars and features."""
-        now, book = self.clock.now(), self._book
-        assert book is not None, "a cycle ran without a decision price"
-        summary = self._summaries.get(id(book.asks))
-        if summary is None or summary[0] is not book.asks:
-            section = self.config.strategy
-            summary = (book.asks, summarize_book(book, section.book_levels, section.depth_bps))
-            if len(self._summaries) > 64:
-                self._summaries.clear()
-            self._summaries[id(book.asks)] = summary
+        now, book, summary = self.clock.now(), self._book, self._summary
+        assert book is not None and summary is not None, "a cycle ran without a decision price"
         return snapshot_from_parts(
             self.config, taken_at=now,
             ticker=Ticker(market=self.config.market, last_price=self._price, timestamp=now),
             orderbook=book, candles=self.window,
             balances=await self.paper.accounts(),
             order_chance=await self.paper.order_chance(self.config.market),
-            features=self.features.features(), book=summary[1],
+            features=self.features.features(), book=summary,
         )
 
     def _quote(self, price: Decimal) -> None:
         """Set the price and book the next snapshot reports (and the market trades at)."""
         self.market.quote_at(price)
+        section = self.config.strategy
         self._price, self._book = price, self.market.book()
+        self._summary = self.market.summary(section.book_levels, section.depth_bps)
 
     async def _cycle(self, *, protective: bool) -> None:
         result = await self.engine.run_cycle()

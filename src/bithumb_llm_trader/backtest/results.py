@@ -43,8 +43,11 @@ class ReplayCounts:
             self.protective_cycles += 1
         else:
             self.decision_cycles += 1
-        trigger = (result.decision or {}).get("trigger")
-        if trigger and result.execution and result.execution.get("status") == "filled":
+        # Read from the result's parts, not its JSON views: converting them would cost
+        # more than the rest of this per cycle.
+        trigger = getattr(result.parts.get("decision"), "trigger", None)
+        execution = result.parts.get("execution")
+        if trigger and getattr(execution, "status", None) == "filled":
             self.exits[trigger] = self.exits.get(trigger, 0) + 1
         if not result.ok:
             self.failed_cycles += 1

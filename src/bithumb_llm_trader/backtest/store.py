@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import fields, replace
 from datetime import datetime
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 from ..domain import ZERO, OrderState
@@ -51,6 +52,7 @@ from ..records import (
 _FINAL = frozenset(state.value for state in OrderState if state.is_final)
 _WAITING = OrderState.WAIT.value
 _RUN_UPDATE_FIELDS = tuple(f.name for f in fields(RunUpdate))
+_run_update_values = attrgetter(*_RUN_UPDATE_FIELDS)
 KEEP_CHOICES = ("all", "trades", "none")
 
 
@@ -115,8 +117,7 @@ class BufferedStore:
         changes = self._run_changes.setdefault(run_id, {})
         if update.total_equity_krw is not None and "total_equity_krw" not in changes:
             self._equity_marks.append((run.started_at, update.total_equity_krw))
-        for name in _RUN_UPDATE_FIELDS:
-            value = getattr(update, name)
+        for name, value in zip(_RUN_UPDATE_FIELDS, _run_update_values(update), strict=True):
             if value is not None:
                 changes[name] = value
 

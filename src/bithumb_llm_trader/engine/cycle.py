@@ -85,6 +85,7 @@ class TradingEngine:
             twap=TWAPExecutor(exchange, clock, store, strategy=config.name,
                               dry_run=mode != "live", orders=orders),
         )
+        self._plan = self._steps_in_order()
 
     @property
     def steps(self) -> CycleSteps:
@@ -99,7 +100,7 @@ class TradingEngine:
         )])
         error: str | None = None
         try:
-            for name, step in self._plan():
+            for name, step in self._plan:
                 await self._run_step(state, name, step)
         except Exception as exc:
             error = f"{state.current}: {type(exc).__name__}: {exc}"
@@ -109,7 +110,9 @@ class TradingEngine:
             raise
         return self._finish(state, error)
 
-    def _plan(self) -> list[tuple[str, Callable[[CycleState], Awaitable[dict[str, Any]]]]]:
+    def _steps_in_order(
+        self,
+    ) -> list[tuple[str, Callable[[CycleState], Awaitable[dict[str, Any]]]]]:
         s = self._steps
         return [
             ("reconcile", s.reconcile),

@@ -8,7 +8,7 @@ or a portfolio manager that already has the data builds snapshots the same way.
 from __future__ import annotations
 
 import asyncio
-import itertools
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -145,9 +145,8 @@ def snapshot_from_parts(
 def candles_until(candles: Iterable[Candle], taken_at: datetime) -> tuple[Candle, ...]:
     """Candles that started at or before ``taken_at``, oldest first, one per start."""
     given = tuple(candles)
-    if all(a.start < b.start for a, b in itertools.pairwise(given)) and (
-        not given or given[-1].start <= taken_at
-    ):
+    starts = [candle.start for candle in given]
+    if not starts or (starts[-1] <= taken_at and all(map(operator.lt, starts, starts[1:]))):
         return given  # already in order and in the past: the common case, kept cheap
     by_start = {candle.start: candle for candle in given if candle.start <= taken_at}
     return tuple(by_start[start] for start in sorted(by_start))

@@ -88,16 +88,27 @@ class SqlStore:
 
     # -- inserts ---------------------------------------------------------------------
     def write(self, records: Sequence[Record]) -> None:
-        """Insert ``records`` in one transaction, one executemany per table."""
+        """Insert ``records`` in one transaction, one executemany per table.
+
+        Every row is converted and checked before the transaction opens, so a bad one
+        leaves nothing written.
+        """
         groups: dict[type[Any], list[Any]] = {}
         for record in records:
-            _check_record(record)  # refuses a non-record before its TABLE is looked up
-            groups.setdefault(type(record), []).append(record)
+            kind = type(record)
+            if kind not in s.RECORD_FIELDS:  # before its TABLE is looked up
+                raise StoreError(f"cannot store a {kind.__name__}: not a record type")
+            groups.setdefault(kind, []).append(record)
         if not groups:
             return
+        batches = [
+            (bulk, bulk.rows(groups[kind]))
+            for kind in sorted(groups, key=lambda k: s.TABLE_ORDER[k.TABLE])
+            for bulk in (self._bulk.for_record(kind),)
+        ]
         with self._begin("writing to") as conn:
-            for kind in sorted(groups, key=lambda k: s.TABLE_ORDER[k.TABLE]):
-                self._bulk.for_record(kind).execute(conn, groups[kind])
+            for bulk, rows in batches:
+                bulk.execute(conn, rows)
 
     def update_run(self, run_id: str, update: RunUpdate) -> None:
         """Change the given (non-None) fields of a run; an unknown run is an error."""
@@ -222,15 +233,6 @@ class SqlStore:
     def load_twap_slices(self, twap_run_id: str) -> list[TwapSliceRecord]:
         rows = self._rows("reading TWAP slices from", q.TWAP_SLICES, twap_run_id=twap_run_id)
         return [_record(TwapSliceRecord, row) for row in rows]
-
-
-def _check_record(record: Any) -> None:
-    if type(record) not in s.RECORD_FIELDS:
-        raise StoreError(f"cannot store a {type(record).__name__}: not a record type")
-    for column, limit in s.STRING_LIMITS[record.TABLE].items():
-        value = getattr(record, column)
-        if isinstance(value, str) and len(value) > limit:
-            _check_lengths(record.TABLE, {column: value})  # raises, naming the column
 
 
 def _row(record: Any) -> dict[str, Any]:
