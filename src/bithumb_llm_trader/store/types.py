@@ -54,28 +54,7 @@ def plain_decimal_text(value: Decimal) -> str:
 
 
 _MEMO_SIZE = 4096
-_plain_texts: dict[Decimal, str] = {}
-_canonical_texts: dict[Decimal, str] = {}
-
-
-def _remember(memo: dict[Decimal, str], value: Decimal, text: str) -> str:
-    if len(memo) >= _MEMO_SIZE:
-        memo.clear()
-    memo[value] = text
-    return text
-
-
-def decimal_text(value: Decimal) -> str:
-    """``plain_decimal_text`` (``str`` for NaN and infinities), remembered per value.
-
-    A backtest writes the same prices, balances and settings thousands of times. Equal
-    Decimals have the same plain text (trailing zeros go), so the value is the key.
-    """
-    if not value.is_finite():
-        return str(value)
-    text = _plain_texts.get(value)
-    return text if text is not None else _remember(_plain_texts, value,
-                                                   plain_decimal_text(value))
+"""Datetimes remembered by the batched insert path before it starts over."""
 
 
 def canonical_decimal(value: object) -> str:
@@ -86,32 +65,24 @@ def canonical_decimal(value: object) -> str:
             more than 20 integer digits or 18 decimal places; rounding it would
             silently change money.
     """
-    # Only exact Decimals are looked up: a float 1.0 equals Decimal 1 and must still fail.
-    if type(value) is Decimal and value.is_finite():
-        text = _canonical_texts.get(value)
-        if text is None:
-            text = _remember(_canonical_texts, value, _checked_text(value))
-        return text
-    return _checked_text(value)
-
-
-def _checked_text(value: object) -> str:
-    if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
+    if type(value) is not Decimal:  # a Decimal, the common case, needs no copy
+        if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
+            raise StoreError(
+                f"refusing to store {type(value).__name__} {value!r} as money: "
+                "use Decimal or int"
+            )
+        value = Decimal(value)
+    if not value.is_finite():
+        raise StoreError(f"refusing to store {value}: money must be finite")
+    if value and value.adjusted() >= MAX_INTEGER_DIGITS:
         raise StoreError(
-            f"refusing to store {type(value).__name__} {value!r} as money: use Decimal or int"
+            f"cannot store {value} exactly: more than {MAX_INTEGER_DIGITS} integer digits"
         )
-    number = Decimal(value)
-    if not number.is_finite():
-        raise StoreError(f"refusing to store {number}: money must be finite")
-    if number and number.adjusted() >= MAX_INTEGER_DIGITS:
+    text = plain_decimal_text(value)
+    point = text.find(".")
+    if point >= 0 and len(text) - point - 1 > DECIMAL_SCALE:
         raise StoreError(
-            f"cannot store {number} exactly: more than {MAX_INTEGER_DIGITS} integer digits"
-        )
-    text = plain_decimal_text(number)
-    _, _, fraction = text.partition(".")
-    if len(fraction) > DECIMAL_SCALE:
-        raise StoreError(
-            f"cannot store {number} exactly: more than {DECIMAL_SCALE} decimal places; "
+            f"cannot store {value} exactly: more than {DECIMAL_SCALE} decimal places; "
             "round it first"
         )
     return text
@@ -202,7 +173,7 @@ def long_text() -> TypeEngine[str]:
 
 def _json_default(value: object) -> object:
     if isinstance(value, Decimal):
-        return decimal_text(value)
+        return str(value) if not value.is_finite() else plain_decimal_text(value)
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, Enum):
