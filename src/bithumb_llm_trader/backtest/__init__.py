@@ -10,6 +10,7 @@ file from the exchange's public API.
 from .book_model import BookModel, fit_book_model
 from .candles import CandleFile, detect_interval, open_candle_file
 from .download import DownloadReport, download_candles
+from .replay import ReplayProgress
 from .results import BacktestResult
 from .runner import STAND_IN_NOTE, Backtest, BacktestSettings
 from .store import BufferedStore
@@ -23,6 +24,7 @@ __all__ = [
     "BufferedStore",
     "CandleFile",
     "DownloadReport",
+    "ReplayProgress",
     "detect_interval",
     "download_candles",
     "fit_book_model",

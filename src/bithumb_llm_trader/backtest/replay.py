@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -80,12 +80,46 @@ class Frame:
     warnings: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class ReplayProgress:
+    """How far a replay is: for a progress line while a long backtest runs."""
+
+    candles: int  # read so far, warm-up included
+    at: datetime  # start of the latest candle read
+    decisions: int
+    orders: int
+    equity_krw: Decimal | None  # at the latest close; None before the window starts
+
+
+class ProgressReporter:
+    """Calls ``show`` with the replay's progress, at most once per ``every`` seconds.
+
+    Args:
+        show: receives each ``ReplayProgress``.
+        monotonic: wall-clock seconds (the replay's own clock is market time).
+        every: the least wall time between two reports.
+    """
+
+    def __init__(self, show: Callable[[ReplayProgress], None],
+                 monotonic: Callable[[], float], every: float = 0.5) -> None:
+        self._show = show
+        self._monotonic = monotonic
+        self._every = every
+        self._last = monotonic()
+
+    def tick(self, replay: Replay) -> None:
+        now = self._monotonic()
+        if now - self._last >= self._every:
+            self._last = now
+            self._show(replay.progress())
+
+
 class Replay:
     """The state of one replay: engine, paper exchange, features and running figures."""
 
     def __init__(self, config: StrategyConfig, frame: Frame, *, decider: Decider,
                  store: Store, first: datetime, backtest_id: str | None = None,
-                 keep: str = "all") -> None:
+                 keep: str = "all", progress: ProgressReporter | None = None) -> None:
         section = config.strategy.model_copy(update={"candle_interval": frame.bar})
         self.config = config.model_copy(update={"strategy": section})
         self.frame, self.decider = frame, decider
@@ -127,6 +161,8 @@ class Replay:
         self._wallet: tuple[int, Decimal, Decimal] = (-1, ZERO, ZERO)
         self._summary: BookSummary | None = None
         self._since_flush = 0
+        self._progress = progress
+        self._candles = 0
 
     # -- the loop ---------------------------------------------------------------------
     async def play(self, candles: Iterator[Candle]) -> None:
@@ -149,6 +185,9 @@ class Replay:
         position, no resting order, no decision due) costs a few microseconds.
         """
         self._count_gap(candle)
+        self._candles += 1
+        if self._progress is not None and not self._candles % 64:
+            self._progress.tick(self)
         start = self.frame.start
         if start is not None and candle.start < start:
             self.figures.counts.warmup_candles += 1
@@ -227,6 +266,8 @@ class Replay:
     async def _cycle(self, *, protective: bool) -> None:
         result = await self.engine.run_cycle()
         self.figures.counts.record(result, protective=protective)
+        if self._progress is not None:  # cycles can be slow: a model answers each
+            self._progress.tick(self)
         self._since_flush += 1
         if self._since_flush >= FLUSH_EVERY:
             self.store.flush()
@@ -254,6 +295,17 @@ class Replay:
             await self.paper.get_order(order_id=order_id)
 
     # -- figures ----------------------------------------------------------------------
+    def progress(self) -> ReplayProgress:
+        figures = self.figures
+        previous = self._previous
+        return ReplayProgress(
+            candles=self._candles,
+            at=previous.start if previous is not None else self.clock.now(),
+            decisions=figures.counts.decision_cycles,
+            orders=figures.trades.orders,
+            equity_krw=figures.curve.last,
+        )
+
     def _mark(self, candle: Candle, close: datetime) -> None:
         equity, position = self._equity(candle.close)
         figures = self.figures

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,7 +16,7 @@ from ..domain import CandleInterval
 from ..errors import ConfigError
 from ..ports import Clock, Decider, Store
 from .candles import LOOKAHEAD, CandleFile, detect_interval, open_candle_file
-from .replay import Frame, Replay, fee_rate
+from .replay import Frame, ProgressReporter, Replay, ReplayProgress, fee_rate
 from .results import BacktestResult, headline, summary_run
 
 STAND_IN_NOTE = "Upbit candles standing in for Bithumb's (the same KRW-BTC pair)"
@@ -52,16 +52,19 @@ class Backtest:
         settings: the data, the window and the cadence.
         decider: rules or a language model (with its decision cache on).
         store: where the replay's records and the result run are written.
-        wall_clock: the real clock, only to stamp and time the run.
+        wall_clock: the real clock, to stamp and time the run and pace ``progress``.
+        progress: called with the replay's progress about twice a second of wall time.
     """
 
     def __init__(self, config: StrategyConfig, settings: BacktestSettings, *,
-                 decider: Decider, store: Store, wall_clock: Clock) -> None:
+                 decider: Decider, store: Store, wall_clock: Clock,
+                 progress: Callable[[ReplayProgress], None] | None = None) -> None:
         self._config = config
         self._settings = settings
         self._decider = decider
         self._store = store
         self._wall = wall_clock
+        self._progress = progress
 
     async def run(self) -> BacktestResult:
         """Replay the file, write every record and the result run, return the result.
@@ -79,9 +82,11 @@ class Backtest:
         if in_file and in_file.upper() != str(self._config.market):
             frame.warnings.append(f"{file.path} holds {in_file} candles; the strategy trades "
                                   f"{self._config.market}")
+        reporter = None if self._progress is None else ProgressReporter(
+            self._progress, self._wall.monotonic)
         replay = Replay(self._config, frame, decider=self._decider, store=self._store,
                         first=head[0].start, backtest_id=self._settings.backtest_id,
-                        keep=self._settings.records)
+                        keep=self._settings.records, progress=reporter)
         try:
             with _long_lived_objects_frozen():
                 await replay.play(chain(head, candles))

@@ -1,7 +1,8 @@
 """``bithumb-trader backtest``: replay a candle file through the trading cycle.
 
 The JSON result goes to stdout (and into the database as a ``cron_runs`` row of mode
-``backtest``); a short table and every warning go to stderr unless ``--json``.
+``backtest``); a progress line while it runs, then a short table and every warning, go
+to stderr unless ``--json``.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from typing import Annotated, Any
 
 import httpx
 import typer
+from rich.console import Console
+from rich.progress import Progress, TaskID, TextColumn
 from rich.table import Table
 
-from ..backtest import Backtest, BacktestResult, BacktestSettings
+from ..backtest import Backtest, BacktestResult, BacktestSettings, ReplayProgress
 from ..backtest.store import KEEP_CHOICES
 from ..bootstrap import RunMode, build_decider, openai_key, secrets_of
 from ..clock import SystemClock
@@ -76,8 +79,9 @@ def command(
         setup_logging(loaded, verbose, True, secrets_of(loaded, openai_api_key))
         store = open_store(db or loaded.database.url)
         try:
-            result = asyncio.run(_run(loaded, settings, store, openai_api_key,
-                                      dict(ctx.obj or {})))
+            with _ProgressView(None if json_only else stderr()) as view:
+                result = asyncio.run(_run(loaded, settings, store, openai_api_key,
+                                          dict(ctx.obj or {}), view))
         finally:
             store.close()
     print_json(result.to_dict(), compact=False)
@@ -90,12 +94,13 @@ def command(
 
 
 async def _run(config: StrategyConfig, settings: BacktestSettings, store: SqlStore,
-               openai_api_key: str | None, injected: dict[str, Any]) -> BacktestResult:
+               openai_api_key: str | None, injected: dict[str, Any],
+               view: _ProgressView) -> BacktestResult:
     wall: Clock = injected.get("clock") or SystemClock()
     decider, http = _decider(config, store, openai_api_key)
     try:
         return await Backtest(config, settings, decider=decider, store=store,
-                              wall_clock=wall).run()
+                              wall_clock=wall, progress=view).run()
     finally:
         if http is not None:
             await http.aclose()
@@ -153,3 +158,36 @@ def summary_table(result: BacktestResult) -> Table:
     table.add_row("data", f"{data['candles_read']} candles, {data['gaps']} gaps "
                   f"({data['missing_candles']} missing)")
     return table
+
+
+class _ProgressView:
+    """One live line on stderr: where in the data the replay is and how it is doing."""
+
+    def __init__(self, console: Console | None) -> None:
+        self._progress = None if console is None else Progress(
+            TextColumn("{task.description}"),
+            console=console, auto_refresh=False, transient=True,
+        )
+        self._task: TaskID | None = None
+
+    def __enter__(self) -> _ProgressView:
+        if self._progress is not None:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def __call__(self, progress: ReplayProgress) -> None:
+        if self._progress is None:
+            return
+        # Short enough for 80 columns; the time is the data's, in UTC.
+        equity = "-" if progress.equity_krw is None else f"{progress.equity_krw:,.0f} KRW"
+        description = (f"[bold]{progress.at:%Y-%m-%d %H:%M}[/]  {progress.candles:,} candles  "
+                       f"{progress.decisions:,} decisions  {progress.orders:,} orders  "
+                       f"{equity}")
+        if self._task is None:
+            self._task = self._progress.add_task(description, total=None)
+        self._progress.update(self._task, description=description)
+        self._progress.refresh()
