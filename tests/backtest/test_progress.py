@@ -89,3 +89,29 @@ def test_json_only_keeps_stderr_empty_while_progress_ticks(tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
     assert json.loads(result.stdout)["strategy"] == "progress"
+
+
+def test_a_cancelled_backtest_stops_soon_and_keeps_what_it_replayed(tmp_path: Path) -> None:
+    """Ctrl-C cancels the task; the replay must give the loop a chance to deliver it."""
+    from bithumb_llm_trader.backtest.replay import YIELD_EVERY
+
+    data = write_csv(tmp_path / "c.csv", candle_rows(walk_prices(5 * YIELD_EVERY)))
+    store = open_store(f"sqlite:///{tmp_path / 'bt.db'}")
+    backtest = Backtest(config(), BacktestSettings(data=data),
+                        decider=ScriptedDecider([HOLD]), store=store,
+                        wall_clock=ManualClock(datetime(2026, 1, 2, tzinfo=UTC)))
+
+    async def cancel_soon() -> None:
+        task = asyncio.ensure_future(backtest.run())
+        asyncio.get_running_loop().call_soon(task.cancel)  # lands at the first yield
+        try:
+            await task
+        except asyncio.CancelledError:
+            return
+        raise AssertionError("the backtest ran to the end despite being cancelled")
+
+    asyncio.run(cancel_soon())
+    with store.engine.connect() as conn:
+        runs = conn.exec_driver_sql("SELECT count(*) FROM cron_runs").scalar()
+    store.close()
+    assert 0 < runs <= YIELD_EVERY  # the cycles replayed so far were written

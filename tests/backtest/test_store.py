@@ -177,3 +177,109 @@ def test_keep_chooses_which_cycles_rows_are_written(
 def test_an_unknown_keep_is_refused(sql: Any) -> None:
     with pytest.raises(ValueError, match="keep must be one of"):
         BufferedStore(sql, keep="some")
+
+
+class FakeWriter:
+    """A background writer that writes in place and notes every call, in order."""
+
+    def __init__(self, store: Any, calls: list[str]) -> None:
+        self.store, self.calls = store, calls
+
+    def write(self, records: Any) -> None:
+        self.calls.append(f"write {len(records)}")
+        self.store.write(records)
+
+    def wait(self) -> None:
+        self.calls.append("wait")
+
+    def close(self) -> None:
+        self.calls.append("close")
+
+
+def test_background_flushes_go_to_the_writer_and_direct_use_waits_for_it(sql: Any) -> None:
+    calls: list[str] = []
+    store = BufferedStore(sql, background=lambda: FakeWriter(sql, calls))
+    store.write([run("r1"), feature("r1")])
+    store.flush(in_background=True)
+    assert calls == ["write 2"]
+
+    store.get_order("nowhere")  # read from the database: the batch must be there first
+    store.cache_get("key")
+    store.write([run("r2")])
+    store.flush()  # a flush in place also waits for the batch in flight
+    assert calls == ["write 2", "wait", "wait", "wait"]
+    assert [r["run_id"] for r in rows(sql, "cron_runs")] == ["r1", "r2"]
+    store.close()
+    assert calls[-1] == "close"
+
+
+def test_without_a_writer_background_flushes_write_in_place(sql: Any) -> None:
+    store = BufferedStore(sql)
+    store.write([run("r1")])
+    store.flush(in_background=True)
+    store.start_background()  # nothing to start
+    store.close()
+    assert [r["run_id"] for r in rows(sql, "cron_runs")] == ["r1"]
+
+
+class Counting:
+    """A real background writer, counting the batches handed to it."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.batches = inner, 0
+
+    def write(self, records: Any) -> None:
+        self.batches += 1
+        self.inner.write(records)
+
+    def wait(self) -> None:
+        self.inner.wait()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_replay_written_from_a_second_process_stores_the_same_rows(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bithumb_llm_trader.backtest import replay, runner
+    from bithumb_llm_trader.store.schema import metadata
+
+    from .helpers import (
+        HOLD,
+        ScriptedDecider,
+        buy,
+        candle_rows,
+        config,
+        run_backtest,
+        sell,
+        walk_prices,
+        write_csv,
+    )
+
+    data = write_csv(tmp_path / "c.csv", candle_rows(walk_prices(240)))
+    script = [HOLD] * 30 + [buy(), *[HOLD] * 40, sell(), *[HOLD] * 20, buy()]
+    monkeypatch.setattr(replay, "FLUSH_EVERY", 16)  # fifteen batches, not one
+    monkeypatch.setattr(runner, "BACKGROUND_FROM_CYCLES", 0)
+    started: list[Counting] = []
+    make_writer = runner.background_writer
+
+    def spy(store: Any) -> Any:
+        factory = make_writer(store)
+        assert factory is not None
+        return lambda: started.append(Counting(factory())) or started[-1]
+
+    monkeypatch.setattr(runner, "background_writer", spy)
+    background, store_b = run_backtest(config(), data, ScriptedDecider(list(script)),
+                                       db=tmp_path / "b.db")
+    monkeypatch.setattr(runner, "background_writer", lambda store: None)
+    in_place, store_p = run_backtest(config(), data, ScriptedDecider(list(script)),
+                                     db=tmp_path / "p.db")
+
+    assert len(started) == 1 and started[0].batches >= 10  # the child wrote the batches
+    assert background.to_dict()["results"] == in_place.to_dict()["results"]
+    for table in metadata.sorted_tables:
+        if table.name != "schema_version":  # stamped when each file was created
+            assert rows(store_b, table.name) == rows(store_p, table.name), table.name
+    assert len(rows(store_b, "fills")) >= 2 and len(rows(store_b, "cron_runs")) > 200
+    store_b.close()
+    store_p.close()

@@ -28,6 +28,7 @@ Events inside a candle are stamped at its open for a gap, else at its middle.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections import deque
@@ -54,13 +55,15 @@ from .book_model import BookModel
 from .market import ReplayMarket, counter_ids
 from .metrics import DecisionTally, EquityCurve, Exposure, TradeTally, periods_per_year
 from .results import Figures
-from .store import BufferedStore
+from .store import BatchWriter, BufferedStore
 
 log = logging.getLogger(__name__)
 
 FLUSH_EVERY = 1024
 """Cycles between writes: one transaction per batch, since each commit costs milliseconds
 of fsync; about 10 MB of records are held at most."""
+YIELD_EVERY = 256
+"""Candles between two returns to the event loop, where cancellation (Ctrl-C) arrives."""
 _NEVER = datetime.max.replace(tzinfo=timezone.utc)
 
 
@@ -119,7 +122,8 @@ class Replay:
 
     def __init__(self, config: StrategyConfig, frame: Frame, *, decider: Decider,
                  store: Store, first: datetime, backtest_id: str | None = None,
-                 keep: str = "all", progress: ProgressReporter | None = None) -> None:
+                 keep: str = "all", progress: ProgressReporter | None = None,
+                 background: Callable[[], BatchWriter] | None = None) -> None:
         section = config.strategy.model_copy(update={"candle_interval": frame.bar})
         self.config = config.model_copy(update={"strategy": section})
         self.frame, self.decider = frame, decider
@@ -134,7 +138,8 @@ class Replay:
             decisions=DecisionTally(model=decider.name == "llm"),
         )
         self.store = BufferedStore(store, keep=keep, on_fill=self.figures.trades.on_fill,
-                                   on_signal=self.figures.decisions.on_signal)
+                                   on_signal=self.figures.decisions.on_signal,
+                                   background=background)
         self.window: deque[Candle] = deque(maxlen=max(section.prompt_candles, 1))
         self.market = ReplayMarket(config.market, BookModel.from_config(config.backtest),
                                    self.clock, self.window)
@@ -174,6 +179,10 @@ class Replay:
             if following is not None and end is not None and following.start >= end:
                 following = None
             await self.step(candle, following)
+            if not self._candles % YIELD_EVERY:
+                # Nothing a rules replay awaits ever suspends, so without this a Ctrl-C
+                # (asyncio cancels the task) would only land when the whole file is done.
+                await asyncio.sleep(0)
         closed = self.store.close_open_orders(self.clock.now(), "backtest ended")
         if closed:
             self.frame.warnings.append(f"{len(closed)} open order(s) cancelled at the end")
@@ -270,7 +279,7 @@ class Replay:
             self._progress.tick(self)
         self._since_flush += 1
         if self._since_flush >= FLUSH_EVERY:
-            self.store.flush()
+            self.store.flush(in_background=True)  # written while the next batch builds
             self._since_flush = 0
 
     def _exit_price(self, candle: Candle) -> tuple[Decimal, bool] | None:

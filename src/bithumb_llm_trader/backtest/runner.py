@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from ..config import StrategyConfig
-from ..domain import CandleInterval
+from ..domain import Candle, CandleInterval
 from ..errors import ConfigError
 from ..ports import Clock, Decider, Store
+from ..store import SqlStore
+from ..store.background import BackgroundWriter
 from .candles import LOOKAHEAD, CandleFile, detect_interval, open_candle_file
-from .replay import Frame, ProgressReporter, Replay, ReplayProgress, fee_rate
+from .replay import FLUSH_EVERY, Frame, ProgressReporter, Replay, ReplayProgress, fee_rate
 from .results import BacktestResult, headline, summary_run
 
 STAND_IN_NOTE = "Upbit candles standing in for Bithumb's (the same KRW-BTC pair)"
@@ -86,17 +88,60 @@ class Backtest:
             self._progress, self._wall.monotonic)
         replay = Replay(self._config, frame, decider=self._decider, store=self._store,
                         first=head[0].start, backtest_id=self._settings.backtest_id,
-                        keep=self._settings.records, progress=reporter)
+                        keep=self._settings.records, progress=reporter,
+                        background=background_writer(self._store))
+        if expected_cycles(file, head, frame) >= BACKGROUND_FROM_CYCLES:
+            replay.store.start_background()
         try:
             with _long_lived_objects_frozen():
                 await replay.play(chain(head, candles))
         finally:
-            replay.store.flush()
+            try:
+                replay.store.flush()
+            finally:
+                replay.store.close()
         if replay.window_start is None:
             raise ConfigError(f"{file.path} has no candle in the window asked for")
         result = _result(replay, file, ran_at, self._wall.monotonic() - began)
         self._store.write([summary_run(result, finished_at=self._wall.now())])
         return result
+
+
+BACKGROUND_FROM_CYCLES = 2 * FLUSH_EVERY
+"""A replay expected to run this many cycles writes its batches from a second process:
+with fewer, starting that process costs more than it saves."""
+
+
+def expected_cycles(file: CandleFile, head: list[Candle], frame: Frame) -> int:
+    """About how many decisions the replay will make: the file's size over the length of
+    its first lines gives the candles, the window and the cadence the rest."""
+    if file.layout != "csv" or len(head) < 2:
+        return 0  # a JSON file is read whole and is small: Bithumb pages 200 candles
+    with file.path.open("rb") as handle:
+        sample = handle.read(_SAMPLE_BYTES)
+    lines = max(sample.count(b"\n"), 1)
+    candles = file.path.stat().st_size * lines // len(sample)
+    first, last = head[0].start, head[0].start + frame.candle * candles
+    if frame.end is not None:
+        last = min(last, frame.end)
+    if frame.start is not None:
+        first = max(first, frame.start)
+    return max((last - first) // frame.decide_every, 0)
+
+
+_SAMPLE_BYTES = 64 * 1024
+
+
+def background_writer(store: Store) -> Callable[[], BackgroundWriter] | None:
+    """How to start a writer process for ``store``: a database another process can open
+    (not an in-memory SQLite), behind a ``SqlStore``; else None (written in place)."""
+    if not isinstance(store, SqlStore):
+        return None
+    url = store.engine.url
+    if url.get_backend_name() == "sqlite" and (not url.database or "memory" in url.database):
+        return None
+    target = url.render_as_string(hide_password=False)
+    return lambda: BackgroundWriter(target, label=store.label)
 
 
 @contextmanager

@@ -30,7 +30,7 @@ from dataclasses import fields, replace
 from datetime import datetime
 from decimal import Decimal
 from operator import attrgetter
-from typing import Any
+from typing import Any, Protocol
 
 from ..domain import ZERO, OrderState
 from ..ports import Store
@@ -58,6 +58,16 @@ _run_values = attrgetter(*_RUN_FIELDS)
 KEEP_CHOICES = ("all", "trades", "none")
 
 
+class BatchWriter(Protocol):
+    """Inserts batches elsewhere (``store.BackgroundWriter``): at most one in flight."""
+
+    def write(self, records: Sequence[Record]) -> None: ...
+
+    def wait(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class BufferedStore:
     """Implements ``ports.Store`` over ``inner``; call ``flush`` to write what is held.
 
@@ -67,6 +77,9 @@ class BufferedStore:
         keep: which cycles' rows are written (see the module docstring).
         on_fill: called once with every new fill, for the backtest's trade figures.
         on_signal: called with every decision's signal row (model cost, cache hits).
+        background: makes the writer that ``flush(in_background=True)`` hands batches
+            to; without it every batch is written here. Before any other use of
+            ``inner`` the batch in flight is waited for.
     """
 
     def __init__(
@@ -76,6 +89,7 @@ class BufferedStore:
         keep: str = "all",
         on_fill: Callable[[FillRecord], None] | None = None,
         on_signal: Callable[[SignalRecord], None] | None = None,
+        background: Callable[[], BatchWriter] | None = None,
     ) -> None:
         if keep not in KEEP_CHOICES:
             raise ValueError(f"keep must be one of {', '.join(KEEP_CHOICES)}, not {keep!r}")
@@ -99,6 +113,8 @@ class BufferedStore:
         self._paper_orders: dict[tuple[str, str], PaperOrderRecord] = {}
         self.wallet_version = 0
         """Bumped whenever a paper wallet changes, so readers can cache its totals."""
+        self._background = background
+        self._writer: BatchWriter | None = None
 
     # -- inserts, buffered ------------------------------------------------------------
     def write(self, records: Sequence[Record]) -> None:
@@ -114,6 +130,7 @@ class BufferedStore:
         """Merge ``update`` into the held run (applied once, when it is written)."""
         run = self._runs.get(run_id)
         if run is None:
+            self._settle()
             self._inner.update_run(run_id, update)
             return
         changes = self._run_changes.setdefault(run_id, {})
@@ -132,17 +149,19 @@ class BufferedStore:
         """Records held for the next flush."""
         return len(self._runs) + len(self._pending)
 
-    def flush(self) -> None:
+    def flush(self, *, in_background: bool = False) -> None:
         """Write what is held: new rows in one transaction, and orders changed since.
 
         Orders written while unsettled are remembered so a later change updates their
-        row; settled orders are forgotten once written.
+        row; settled orders are forgotten once written. ``in_background`` hands the new
+        rows to the background writer (when there is one) and returns without waiting.
         """
         new_orders: list[Record] = []
         for client_id in sorted(self._dirty):
             order = self._orders[client_id]
             fills = self._order_fills.pop(client_id, [])
             if client_id in self._flushed_open:
+                self._settle()
                 self._inner.save_fills_and_order(order, fills)
             else:
                 new_orders.append(order)
@@ -156,8 +175,32 @@ class BufferedStore:
                 for run_id, run in self._runs.items()]
         batch = [*self._kept([*runs, *self._pending]), *new_orders]
         self._runs, self._pending, self._run_changes = {}, [], {}
-        if batch:
-            self._inner.write(batch)
+        if not batch:
+            return
+        if in_background and self._background is not None:
+            if self._writer is None:
+                self._writer = self._background()
+            self._writer.write(batch)
+            return
+        self._settle()
+        self._inner.write(batch)
+
+    def start_background(self) -> None:
+        """Start the background writer now rather than at the first background flush,
+        so it is ready by then (starting one takes about a second of the other core)."""
+        if self._writer is None and self._background is not None:
+            self._writer = self._background()
+
+    def close(self) -> None:
+        """Wait for the batch in flight and stop the background writer (flush first)."""
+        writer, self._writer, self._background = self._writer, None, None
+        if writer is not None:
+            writer.close()
+
+    def _settle(self) -> None:
+        """Wait until the batch in flight is stored: ``inner`` must see every write."""
+        if self._writer is not None:
+            self._writer.wait()
 
     def _kept(self, records: list[Record]) -> list[Record]:
         if self._keep == "all":
@@ -186,7 +229,10 @@ class BufferedStore:
 
     def get_order(self, client_order_id: str) -> OrderRecord | None:
         order = self._orders.get(client_order_id)
-        return order if order is not None else self._inner.get_order(client_order_id)
+        if order is not None:
+            return order
+        self._settle()
+        return self._inner.get_order(client_order_id)
 
     def unsettled_orders(self, strategy: str) -> list[OrderRecord]:
         if not self._open:
@@ -276,23 +322,29 @@ class BufferedStore:
                 record.balance + record.locked)
         return totals
 
-    # -- passed straight through ------------------------------------------------------
+    # -- passed straight through (after the batch in flight) ---------------------------
     def cache_get(self, key: str) -> str | None:
+        self._settle()
         return self._inner.cache_get(key)
 
     def cache_put(self, key: str, model: str, value: str) -> None:
+        self._settle()
         self._inner.cache_put(key, model, value)
 
     def save_twap_run(self, run: TwapRunRecord) -> None:
+        self._settle()
         self._inner.save_twap_run(run)
 
     def load_twap_run(self, twap_run_id: str) -> TwapRunRecord | None:
+        self._settle()
         return self._inner.load_twap_run(twap_run_id)
 
     def save_twap_slice(self, twap_slice: TwapSliceRecord) -> None:
+        self._settle()
         self._inner.save_twap_slice(twap_slice)
 
     def load_twap_slices(self, twap_run_id: str) -> list[TwapSliceRecord]:
+        self._settle()
         return self._inner.load_twap_slices(twap_run_id)
 
 

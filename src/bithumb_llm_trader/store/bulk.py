@@ -10,7 +10,7 @@ around it is gone. Strings are checked against their column's length here too.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
@@ -59,8 +59,7 @@ class BulkInsert:
                 processed.append((index, process))
             if isinstance(column_type, String) and column_type.length is not None:
                 limits.append((index, name, column_type.length))
-        getter = attrgetter(*names) if len(names) > 1 else _one(names[0])
-        return cls(table.name, sql, getter, tuple(processed), tuple(limits))
+        return cls(table.name, sql, field_reader(names), tuple(processed), tuple(limits))
 
     def rows(self, records: Sequence[Any]) -> list[Sequence[Any]]:
         """Driver parameters of ``records``.
@@ -68,10 +67,14 @@ class BulkInsert:
         Raises:
             StoreError: a string longer than its column allows (named in the message).
         """
-        values, processed, limits = self.values, self.processed, self.limits
+        return self.rows_of_values(map(self.values, records))
+
+    def rows_of_values(self, records: Iterable[Sequence[Any]]) -> list[Sequence[Any]]:
+        """Driver parameters of records already read as ``values`` gives them (in the
+        order of ``names``): how a writer in another process receives them."""
+        processed, limits = self.processed, self.limits
         rows: list[Sequence[Any]] = []
-        for record in records:
-            row: Sequence[Any] = values(record)
+        for row in records:
             for index, name, limit in limits:
                 text = row[index]
                 if isinstance(text, str) and len(text) > limit:
@@ -120,7 +123,9 @@ class BulkInserts:
         return bulk
 
 
-def _one(name: str) -> Callable[[Any], tuple[Any, ...]]:
-    """``attrgetter`` of a single name returns the value, not a 1-tuple."""
-    get = attrgetter(name)
+def field_reader(names: Sequence[str]) -> Callable[[Any], tuple[Any, ...]]:
+    """Reads ``names`` off a record as one tuple, in one C call (``attrgetter``)."""
+    if len(names) > 1:
+        return attrgetter(*names)
+    get = attrgetter(names[0])  # alone, attrgetter returns the value, not a 1-tuple
     return lambda record: (get(record),)

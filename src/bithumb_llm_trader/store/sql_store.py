@@ -9,7 +9,7 @@ statements themselves are prebuilt in ``queries``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import fields
 from datetime import datetime
@@ -34,7 +34,7 @@ from ..records import (
 )
 from . import queries as q
 from . import schema as s
-from .bulk import BulkInserts
+from .bulk import BulkInserts, field_reader
 from .connect import redact_url, store_error
 
 R = TypeVar("R")
@@ -56,6 +56,11 @@ class SqlStore:
     @property
     def engine(self) -> Engine:
         return self._engine
+
+    @property
+    def label(self) -> str:
+        """The database as messages name it: its URL without credentials."""
+        return self._label
 
     @property
     def dialect_name(self) -> str:
@@ -93,19 +98,17 @@ class SqlStore:
         Every row is converted and checked before the transaction opens, so a bad one
         leaves nothing written.
         """
-        groups: dict[type[Any], list[Any]] = {}
-        for record in records:
-            kind = type(record)
-            if kind not in s.RECORD_FIELDS:  # before its TABLE is looked up
-                raise StoreError(f"cannot store a {kind.__name__}: not a record type")
-            groups.setdefault(kind, []).append(record)
-        if not groups:
-            return
+        self.write_values(record_values(records))
+
+    def write_values(self, groups: Mapping[type[Any], Sequence[Sequence[Any]]]) -> None:
+        """Insert records given as ``record_values`` gives them, in one transaction."""
         batches = [
-            (bulk, bulk.rows(groups[kind]))
+            (bulk, bulk.rows_of_values(groups[kind]))
             for kind in sorted(groups, key=lambda k: s.TABLE_ORDER[k.TABLE])
             for bulk in (self._bulk.for_record(kind),)
         ]
+        if not batches:
+            return
         with self._begin("writing to") as conn:
             for bulk, rows in batches:
                 bulk.execute(conn, rows)
@@ -233,6 +236,26 @@ class SqlStore:
     def load_twap_slices(self, twap_run_id: str) -> list[TwapSliceRecord]:
         rows = self._rows("reading TWAP slices from", q.TWAP_SLICES, twap_run_id=twap_run_id)
         return [_record(TwapSliceRecord, row) for row in rows]
+
+
+def record_values(records: Iterable[Record]) -> dict[type[Any], list[tuple[Any, ...]]]:
+    """``records`` grouped by type, each read as the tuple of its fields: plain data that
+    can go to another process.
+
+    Raises:
+        StoreError: something that is not a record type.
+    """
+    groups: dict[type[Any], list[tuple[Any, ...]]] = {}
+    for record in records:
+        kind = type(record)
+        read = _FIELD_READERS.get(kind)
+        if read is None:
+            raise StoreError(f"cannot store a {kind.__name__}: not a record type")
+        groups.setdefault(kind, []).append(read(record))
+    return groups
+
+
+_FIELD_READERS = {kind: field_reader(names) for kind, names in s.RECORD_FIELDS.items()}
 
 
 def _row(record: Any) -> dict[str, Any]:

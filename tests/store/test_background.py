@@ -1,0 +1,95 @@
+"""``BackgroundWriter``: a child process stores batches exactly as ``SqlStore.write``,
+one at a time, and every failure comes back to the parent as a ``StoreError``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bithumb_llm_trader.errors import StoreError
+from bithumb_llm_trader.records import RunRecord
+from bithumb_llm_trader.store import SqlStore, open_store
+from bithumb_llm_trader.store.background import BackgroundWriter
+from bithumb_llm_trader.store.schema import RECORD_TYPES
+
+from .samples import cycle_batch, read_all, run
+
+
+@pytest.fixture
+def target(tmp_path: Path) -> Iterator[SqlStore]:
+    store = open_store(f"sqlite:///{tmp_path / 'background.db'}")
+    yield store
+    store.close()
+
+
+def writer_for(store: SqlStore) -> BackgroundWriter:
+    return BackgroundWriter(store.engine.url.render_as_string(hide_password=False),
+                            label=store.label)
+
+
+def test_batches_are_stored_as_the_store_itself_would(target: SqlStore,
+                                                      tmp_path: Path) -> None:
+    reference = open_store(f"sqlite:///{tmp_path / 'reference.db'}")
+    writer = writer_for(target)
+    try:
+        for number in range(3):
+            batch = cycle_batch(f"run-{number}") if number == 0 else [
+                record for record in cycle_batch(f"run-{number}")
+                if type(record).__name__ not in ("FillRecord", "OrderRecord",
+                                                 "TwapRunRecord", "TwapSliceRecord")]
+            writer.write(batch)
+            reference.write(batch)
+        writer.wait()
+        for record_type in RECORD_TYPES:
+            assert read_all(target, record_type) == read_all(reference, record_type)
+        assert len(read_all(target, RunRecord)) == 3  # something was compared
+    finally:
+        writer.close()
+        reference.close()
+
+
+def test_a_failed_batch_is_reported_and_the_next_one_still_goes(target: SqlStore) -> None:
+    writer = writer_for(target)
+    try:
+        writer.write([run("same"), run("same")])  # the second breaks the primary key
+        with pytest.raises(StoreError, match=r"cron_runs|UNIQUE|unique"):
+            writer.wait()
+        writer.write([run("other")])
+        writer.wait()
+        assert [r.run_id for r in read_all(target, RunRecord)] == ["other"]
+    finally:
+        writer.close()
+
+
+def test_an_overlong_value_fails_in_the_child_with_the_usual_message(target: SqlStore) -> None:
+    writer = writer_for(target)
+    try:
+        writer.write([run("r" * 200)])
+        with pytest.raises(StoreError, match=r"cron_runs\.run_id: 200 characters"):
+            writer.wait()
+    finally:
+        writer.close()
+
+
+def test_a_dead_writer_is_an_error_not_a_hang(target: SqlStore) -> None:
+    writer = writer_for(target)
+    try:
+        writer._process.kill()
+        writer._process.join()
+        with pytest.raises(StoreError, match="writer process"):
+            writer.write([run("lost")])
+            writer.wait()
+    finally:
+        writer.close()  # closing a dead writer is fine too
+
+
+def test_nothing_to_write_sends_nothing(target: SqlStore) -> None:
+    writer = writer_for(target)
+    try:
+        writer.write([])
+        writer.wait()
+    finally:
+        writer.close()
+    writer.close()  # twice is harmless
