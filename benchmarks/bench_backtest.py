@@ -90,8 +90,8 @@ def memory_peak(config: StrategyConfig, data: Path, records: str, workdir: Path,
     live = [0]
     original = BufferedStore.flush
 
-    def flush_and_sample(store: BufferedStore) -> None:
-        original(store)
+    def flush_and_sample(store: BufferedStore, **options: bool) -> None:
+        original(store, **options)
         gc.collect()
         live[0] = max(live[0], tracemalloc.get_traced_memory()[0])
 
