@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import itertools
 import json
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from bithumb_llm_trader.backtest import detect_interval, open_candle_file
+from bithumb_llm_trader.backtest.candles import parse_time
 from bithumb_llm_trader.domain import Candle, CandleInterval
 from bithumb_llm_trader.errors import ConfigError
 
@@ -159,3 +160,15 @@ def test_the_real_kst_file_starts_nine_hours_earlier_in_utc() -> None:
     first = next(iter(open_candle_file(shared(KST_FILE))))
     assert first.start == datetime(2022, 6, 30, 15, 0, tzinfo=UTC)
     assert first.close == D("25276000.0")
+
+
+@pytest.mark.parametrize("text", ["2025-09-01 09:00:00", "2025-09-01T09:00:00",
+                                  " 2025-09-01 09:00:00 ", "2025-09-01 09:00:00.250000"])
+@pytest.mark.parametrize("hours", [0, 9])
+def test_naive_times_read_alike_in_every_spelling(text: str, hours: int) -> None:
+    zone = timedelta(hours=hours)
+    expected = datetime(2025, 9, 1, 9, 0, tzinfo=timezone.utc) - zone
+    if text.strip().endswith(".250000"):
+        expected += timedelta(milliseconds=250)
+    parsed = parse_time(text, zone)
+    assert parsed == expected and parsed.utcoffset() == timedelta(0)

@@ -166,9 +166,9 @@ def _exchange_in_name(name: str) -> str | None:
 
 
 def _plausible(candle: Candle) -> bool:
-    return (candle.low > 0 and candle.high >= candle.low
-            and candle.low <= min(candle.open, candle.close)
-            and candle.high >= max(candle.open, candle.close))
+    low, high, open_, close = candle.low, candle.high, candle.open, candle.close
+    return (0 < low <= high and low <= open_ and low <= close
+            and high >= open_ and high >= close)
 
 
 class _RowParser:
@@ -176,20 +176,19 @@ class _RowParser:
 
     def __init__(self, time_index: int, zone: timedelta, prices: tuple[int, ...],
                  value_index: int | None, path: Path) -> None:
-        self._time = time_index
-        self._zone = zone
-        self._open, self._high, self._low, self._close, self._volume = prices
-        self._value = value_index
+        open_, high, low, close, volume = prices
+        self._columns: tuple[int, timedelta, int, int, int, int, int, int | None] = (
+            time_index, zone, open_, high, low, close, volume, value_index)
         self._path = path
 
     def __call__(self, row: list[str], number: int) -> Candle:
+        # Every row of a file comes through here: one unpacking, positional arguments.
+        time, zone, open_, high, low, close, volume, value = self._columns
         try:
             return Candle(
-                start=parse_time(row[self._time], self._zone),
-                open=Decimal(row[self._open]), high=Decimal(row[self._high]),
-                low=Decimal(row[self._low]), close=Decimal(row[self._close]),
-                volume=Decimal(row[self._volume]),
-                value=None if self._value is None else Decimal(row[self._value]),
+                parse_time(row[time], zone), Decimal(row[open_]), Decimal(row[high]),
+                Decimal(row[low]), Decimal(row[close]), Decimal(row[volume]),
+                None if value is None else Decimal(row[value]),
             )
         except (IndexError, ValueError, InvalidOperation) as exc:
             raise ConfigError(f"{self._path}:{number}: not a candle row: {row!r}") from exc
@@ -217,6 +216,9 @@ def parse_time(text: str, zone: timedelta) -> datetime:
     The naive case is the hot one (every row of a file): it is parsed as UTC and shifted,
     which costs a fifth of attaching a zone with ``replace``.
     """
+    if len(text) == 19 and text[10] in " T":  # naive "YYYY-MM-DD HH:MM:SS": the usual row
+        moment = datetime.fromisoformat(text + "+00:00")
+        return moment - zone if zone else moment
     text = text.strip()
     if text.isdigit():
         number = int(text)
