@@ -283,3 +283,42 @@ def test_a_replay_written_from_a_second_process_stores_the_same_rows(
     assert len(rows(store_b, "fills")) >= 2 and len(rows(store_b, "cron_runs")) > 200
     store_b.close()
     store_p.close()
+
+
+def test_a_top_level_script_is_not_run_again_by_the_writer(tmp_path: Path) -> None:
+    """A user's script with no ``__main__`` guard: the writer must not re-import it (a
+    ``multiprocessing`` child would, and run the backtest a second time)."""
+    import subprocess
+    import sys
+
+    from .helpers import candle_rows, walk_prices, write_csv
+
+    data = write_csv(tmp_path / "c.csv", candle_rows(walk_prices(120)))
+    marker = tmp_path / "runs.txt"
+    script = tmp_path / "my_backtest.py"
+    script.write_text(f"""
+import asyncio, datetime
+from pathlib import Path
+from bithumb_llm_trader.backtest import Backtest, BacktestSettings, replay, runner
+from bithumb_llm_trader.clock import ManualClock
+from bithumb_llm_trader.config import StrategyConfig
+from bithumb_llm_trader.decision import RuleBasedDecider
+from bithumb_llm_trader.store import open_store
+
+with open({str(marker)!r}, "a") as out:
+    out.write("ran\\n")
+replay.FLUSH_EVERY = 16
+runner.BACKGROUND_FROM_CYCLES = 0
+config = StrategyConfig.model_validate({{"name": "script", "strategy": {{"decider": "rules",
+    "candle_interval": "1m"}}, "risk": {{"kill_switch_file": None}}}})
+store = open_store("sqlite:///{tmp_path / 'script.db'}")
+result = asyncio.run(Backtest(config, BacktestSettings(data=Path({str(data)!r})),
+    decider=RuleBasedDecider(config.strategy.rules), store=store,
+    wall_clock=ManualClock(datetime.datetime(2026, 1, 2, tzinfo=datetime.timezone.utc))).run())
+print(result.to_dict()["cycles"]["decision_cycles"])
+""", encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) > 100
+    assert marker.read_text() == "ran\n"  # once: the writer did not run the script again

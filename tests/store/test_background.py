@@ -76,8 +76,8 @@ def test_an_overlong_value_fails_in_the_child_with_the_usual_message(target: Sql
 def test_a_dead_writer_is_an_error_not_a_hang(target: SqlStore) -> None:
     writer = writer_for(target)
     try:
-        writer._process.kill()
-        writer._process.join()
+        writer._process.kill()  # what a crash of the child looks like
+        writer._process.wait()
         with pytest.raises(StoreError, match="writer process"):
             writer.write([run("lost")])
             writer.wait()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -135,7 +136,7 @@ _SAMPLE_BYTES = 64 * 1024
 def background_writer(store: Store) -> Callable[[], BackgroundWriter] | None:
     """How to start a writer process for ``store``: a database another process can open
     (not an in-memory SQLite), behind a ``SqlStore``; else None (written in place)."""
-    if not isinstance(store, SqlStore):
+    if not isinstance(store, SqlStore) or os.name != "posix":  # the pipes are POSIX ones
         return None
     url = store.engine.url
     if url.get_backend_name() == "sqlite" and (not url.database or "memory" in url.database):

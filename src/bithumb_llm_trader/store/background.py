@@ -8,16 +8,22 @@ pipe, and a child process with its own connection converts and inserts them exac
 
 At most one batch is in flight. ``wait`` blocks until it is stored; whoever reads or
 writes the database directly must call it first, so the database always looks to the
-parent as if every write had been made in place. The child is started with ``spawn``
-(no inherited connections or locks), ignores Ctrl-C (the parent decides when to stop),
-and ends when the parent closes the pipe or goes away.
+parent as if every write had been made in place.
+
+The child is ``python -m bithumb_llm_trader.store.background``, not a
+``multiprocessing`` child: those re-import the parent's main script, which would run a
+user's top-level backtest script again. It inherits no connection or lock, sits in a
+session of its own (a Ctrl-C in the terminal is the parent's to handle), is told the
+database URL through the pipe (a command line would show its password to ``ps``), and
+ends when the parent closes the pipe or goes away.
 """
 
 from __future__ import annotations
 
-import contextlib
-import multiprocessing
+import os
 import signal
+import subprocess
+import sys
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from typing import Any
@@ -28,7 +34,7 @@ from . import schema as s
 from .sql_store import record_values
 
 _STOP = None
-_JOIN_SECONDS = 10.0
+_WAIT_SECONDS = 10.0
 
 
 class BackgroundWriter:
@@ -42,14 +48,23 @@ class BackgroundWriter:
 
     def __init__(self, url: str, *, label: str) -> None:
         self._label = label
-        context = multiprocessing.get_context("spawn")
-        self._pipe, child_end = context.Pipe()
-        self._process = context.Process(target=_serve, args=(child_end, url), daemon=True,
-                                        name="bithumb-trader-writer")
-        self._process.start()
-        child_end.close()
+        to_child, from_parent = os.pipe()
+        to_parent, from_child = os.pipe()
+        environment = dict(os.environ)
+        # The child imports this package the way the parent did, installed or not.
+        environment["PYTHONPATH"] = os.pathsep.join(path for path in sys.path if path)
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", __name__, str(to_child), str(from_child)],
+            pass_fds=(to_child, from_child), stdin=subprocess.DEVNULL,
+            start_new_session=True, env=environment,
+        )
+        os.close(to_child)
+        os.close(from_child)
+        self._send = Connection(from_parent, readable=False)
+        self._receive = Connection(to_parent, writable=False)
         self._in_flight = False
         self._closed = False
+        self._post(url)
 
     def write(self, records: Sequence[Record]) -> None:
         """Send ``records`` to be inserted in one transaction; returns at once (after the
@@ -60,13 +75,9 @@ class BackgroundWriter:
         """
         self.wait()
         groups = {kind.__name__: values for kind, values in record_values(records).items()}
-        if not groups:
-            return
-        try:
-            self._pipe.send(groups)
-        except (OSError, ValueError) as exc:
-            raise StoreError(f"the writer process for {self._label} has stopped: {exc}") from exc
-        self._in_flight = True
+        if groups:
+            self._post(groups)
+            self._in_flight = True
 
     def wait(self) -> None:
         """Block until the batch in flight is stored.
@@ -78,10 +89,10 @@ class BackgroundWriter:
             return
         self._in_flight = False
         try:
-            reply = self._pipe.recv()
+            reply = self._receive.recv()
         except (EOFError, OSError) as exc:
             raise StoreError(f"the writer process for {self._label} stopped before "
-                             f"storing its batch (exit code {self._process.exitcode})") from exc
+                             f"storing its batch (exit code {self._process.poll()})") from exc
         if reply is not None:
             raise StoreError(reply)
 
@@ -93,40 +104,52 @@ class BackgroundWriter:
         try:
             self.wait()
         finally:
-            with contextlib.suppress(OSError, ValueError):  # already gone
-                self._pipe.send(_STOP)
-            self._pipe.close()
-            self._process.join(_JOIN_SECONDS)
-            if self._process.is_alive():
-                self._process.terminate()
-                self._process.join(_JOIN_SECONDS)
+            self._send.close()  # the child reads the end of the pipe and stops
+            self._receive.close()
+            try:
+                self._process.wait(_WAIT_SECONDS)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(_WAIT_SECONDS)
+
+    def _post(self, message: Any) -> None:
+        try:
+            self._send.send(message)
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"the writer process for {self._label} has stopped: {exc}") from exc
 
 
-def _serve(pipe: Connection, url: str) -> None:
-    """The child: insert each batch received, answer None or the error, until told to stop."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from . import open_store  # the child's own engine and connection
+def serve(receive: Connection, send: Connection) -> None:
+    """The child: open the database it is told, then insert each batch and answer None
+    or the error, until the pipe closes."""
+    from . import open_store  # here, not at the top: the parent never needs it
 
     kinds = {kind.__name__: kind for kind in s.RECORD_TYPES}
     store = None
     try:
+        url = receive.recv()
         while True:
             try:
-                batch: Any = pipe.recv()
+                batch = receive.recv()
             except EOFError:
-                return  # the parent has gone
-            if batch is _STOP:
-                return
+                return  # the parent is done, or gone
             try:
                 if store is None:
                     store = open_store(url)
                 store.write_values({kinds[name]: values for name, values in batch.items()})
             except Exception as exc:  # every failure goes back as a message
-                message = str(exc) if isinstance(exc, StoreError) else (
-                    f"writing a batch to the database failed: {type(exc).__name__}: {exc}")
-                pipe.send(message)
+                send.send(str(exc) if isinstance(exc, StoreError) else (
+                    f"writing a batch to the database failed: {type(exc).__name__}: {exc}"))
             else:
-                pipe.send(None)
+                send.send(None)
+    except EOFError:
+        return
     finally:
         if store is not None:
             store.close()
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    serve(Connection(int(sys.argv[1]), writable=False), Connection(int(sys.argv[2]),
+                                                                    readable=False))
