@@ -322,3 +322,17 @@ print(result.to_dict()["cycles"]["decision_cycles"])
     assert done.returncode == 0, done.stderr
     assert int(done.stdout) > 100
     assert marker.read_text() == "ran\n"  # once: the writer did not run the script again
+
+
+def test_a_writer_that_cannot_start_leaves_the_writes_in_place(
+        sql: Any, caplog: pytest.LogCaptureFixture) -> None:
+    def no_interpreter() -> Any:
+        raise FileNotFoundError("python3: not found")
+
+    store = BufferedStore(sql, background=no_interpreter)
+    store.start_background()
+    store.write([run("r1")])
+    store.flush(in_background=True)
+    store.close()
+    assert [r["run_id"] for r in rows(sql, "cron_runs")] == ["r1"]
+    assert "writes in place" in caplog.text

@@ -24,6 +24,7 @@ It assumes what a replay guarantees: time only moves forward, so
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import fields, replace
@@ -48,6 +49,8 @@ from ..records import (
     TwapRunRecord,
     TwapSliceRecord,
 )
+
+log = logging.getLogger(__name__)
 
 _FINAL = frozenset(state.value for state in OrderState if state.is_final)
 _WAITING = OrderState.WAIT.value
@@ -177,10 +180,9 @@ class BufferedStore:
         self._runs, self._pending, self._run_changes = {}, [], {}
         if not batch:
             return
-        if in_background and self._background is not None:
-            if self._writer is None:
-                self._writer = self._background()
-            self._writer.write(batch)
+        writer = self._writer or (self._start_writer() if in_background else None)
+        if in_background and writer is not None:
+            writer.write(batch)
             return
         self._settle()
         self._inner.write(batch)
@@ -188,8 +190,19 @@ class BufferedStore:
     def start_background(self) -> None:
         """Start the background writer now rather than at the first background flush,
         so it is ready by then (starting one takes about a second of the other core)."""
-        if self._writer is None and self._background is not None:
+        if self._writer is None:
+            self._start_writer()
+
+    def _start_writer(self) -> BatchWriter | None:
+        if self._background is None:
+            return None
+        try:
             self._writer = self._background()
+        except OSError as exc:  # no interpreter to start, no pipes: slower, not broken
+            log.warning("cannot start a writer process (%s); the backtest writes in place",
+                        exc)
+            self._background = None
+        return self._writer
 
     def close(self) -> None:
         """Wait for the batch in flight and stop the background writer (flush first)."""
