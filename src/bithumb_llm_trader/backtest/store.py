@@ -5,7 +5,8 @@ would spend its time in the database. This wrapper keeps the little state the en
 reads back (position guards, the paper wallet and its open orders, unsettled orders,
 the first equity of the day, the last fill) in memory and inserts everything else in
 one transaction per batch of cycles (``flush``), so memory stays flat however long the
-replay.
+replay. A long replay hands its batches to a writer process (``background``) and goes
+on with the next batch while the last one is inserted.
 
 It also isolates the replay: reads are answered from its own memory only, and the
 paper wallet and position guards are never written, so a backtest neither sees nor
