@@ -33,7 +33,6 @@ from ..records import Record
 from . import schema as s
 from .sql_store import record_values
 
-_STOP = None
 _WAIT_SECONDS = 10.0
 
 

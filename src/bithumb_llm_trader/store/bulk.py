@@ -2,8 +2,9 @@
 
 A backtest writes hundreds of thousands of small rows; SQLAlchemy spends about 30 us
 on each building parameter dicts. Here each table's INSERT is rendered once per dialect
-as driver SQL, a record's values are read in one ``attrgetter`` call, and only the
-columns that need it go through a bind processor that gives what SQLAlchemy's would
+as driver SQL, records arrive as tuples of their fields (``SqlStore``'s
+``record_values``, one ``attrgetter`` call each), and only the columns that need it go
+through a bind processor that gives what SQLAlchemy's would
 (``types.bulk_bind_processor``), so what is stored is identical; only the bookkeeping
 around it is gone. Strings are checked against their column's length here too.
 """
@@ -12,13 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, String, Table
+from sqlalchemy import Connection, Dialect, Table
 from sqlalchemy.exc import DBAPIError
 
-from ..errors import StoreError
 from . import schema as s
 from .types import bulk_bind_processor
 
@@ -29,16 +28,14 @@ _PLACEHOLDER = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 
 @dataclass(frozen=True, slots=True)
 class BulkInsert:
-    """One table's INSERT as driver SQL, and how a record becomes its parameters.
+    """One table's INSERT as driver SQL, and how a record's fields become its parameters.
 
-    ``values`` reads every column of a record at once; ``processed`` are the columns
-    (by position) whose value needs converting; ``limits`` the string columns with a
-    length, which SQLite would not enforce and the servers would refuse.
+    ``processed`` are the columns (by position) whose value needs converting; ``limits``
+    the bounded string columns (``schema.STRING_LIMITS``) by position.
     """
 
     table: str
     sql: str
-    values: Callable[[Any], tuple[Any, ...]]
     processed: tuple[tuple[int, Processor], ...]
     limits: tuple[tuple[int, str, int], ...]
 
@@ -51,35 +48,30 @@ class BulkInsert:
         columns = ", ".join(quote(name) for name in names)
         values = ", ".join(placeholder for _ in names)
         sql = f"INSERT INTO {quote(table.name)} ({columns}) VALUES ({values})"
-        processed, limits = [], []
+        processed = []
         for index, name in enumerate(names):
-            column_type = table.c[name].type
-            process = bulk_bind_processor(column_type, dialect)
+            process = bulk_bind_processor(table.c[name].type, dialect)
             if process is not None:
                 processed.append((index, process))
-            if isinstance(column_type, String) and column_type.length is not None:
-                limits.append((index, name, column_type.length))
-        return cls(table.name, sql, field_reader(names), tuple(processed), tuple(limits))
+        bounded = s.STRING_LIMITS[table.name]
+        limits = tuple((index, name, bounded[name]) for index, name in enumerate(names)
+                       if name in bounded)
+        return cls(table.name, sql, tuple(processed), limits)
 
-    def rows(self, records: Sequence[Any]) -> list[Sequence[Any]]:
-        """Driver parameters of ``records``.
+    def rows(self, records: Iterable[Sequence[Any]]) -> list[Sequence[Any]]:
+        """Driver parameters of records given as the tuples of their fields, in the
+        order of the names the insert was built with.
 
         Raises:
             StoreError: a string longer than its column allows (named in the message).
         """
-        return self.rows_of_values(map(self.values, records))
-
-    def rows_of_values(self, records: Iterable[Sequence[Any]]) -> list[Sequence[Any]]:
-        """Driver parameters of records already read as ``values`` gives them (in the
-        order of ``names``): how a writer in another process receives them."""
         processed, limits = self.processed, self.limits
         rows: list[Sequence[Any]] = []
         for row in records:
             for index, name, limit in limits:
                 text = row[index]
                 if isinstance(text, str) and len(text) > limit:
-                    raise StoreError(f"cannot store {self.table}.{name}: {len(text)} "
-                                     f"characters, at most {limit}")
+                    raise s.overlong(self.table, name, len(text), limit)
             if processed:
                 converted = list(row)
                 for index, process in processed:
@@ -122,10 +114,3 @@ class BulkInserts:
             self._built[record_type] = bulk
         return bulk
 
-
-def field_reader(names: Sequence[str]) -> Callable[[Any], tuple[Any, ...]]:
-    """Reads ``names`` off a record as one tuple, in one C call (``attrgetter``)."""
-    if len(names) > 1:
-        return attrgetter(*names)
-    get = attrgetter(names[0])  # alone, attrgetter returns the value, not a 1-tuple
-    return lambda record: (get(record),)

@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.schema import SchemaItem
 
 from .. import records as rec
+from ..errors import StoreError
 from .types import ExactDecimal, JSONText, UTCDateTime, long_text
 
 SCHEMA_VERSION = 1
@@ -302,6 +303,12 @@ STRING_LIMITS: Mapping[str, Mapping[str, int]] = MappingProxyType({
     for table in metadata.tables.values()
 })
 """Per table, the length of each bounded string column, checked before writing."""
+
+
+def overlong(table: str, column: str, length: int, limit: int) -> StoreError:
+    """The error for a string longer than its column: SQLite would store it, the servers
+    refuse it, so every backend refuses it here, naming the column."""
+    return StoreError(f"cannot store {table}.{column}: {length} characters, at most {limit}")
 
 
 def table_for(record_type: type[Any]) -> Table:

@@ -9,11 +9,12 @@ statements themselves are prebuilt in ``queries``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import fields
 from datetime import datetime
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Executable, RowMapping
@@ -34,7 +35,7 @@ from ..records import (
 )
 from . import queries as q
 from . import schema as s
-from .bulk import BulkInserts, field_reader
+from .bulk import BulkInserts
 from .connect import redact_url, store_error
 
 R = TypeVar("R")
@@ -103,7 +104,7 @@ class SqlStore:
     def write_values(self, groups: Mapping[type[Any], Sequence[Sequence[Any]]]) -> None:
         """Insert records given as ``record_values`` gives them, in one transaction."""
         batches = [
-            (bulk, bulk.rows_of_values(groups[kind]))
+            (bulk, bulk.rows(groups[kind]))
             for kind in sorted(groups, key=lambda k: s.TABLE_ORDER[k.TABLE])
             for bulk in (self._bulk.for_record(kind),)
         ]
@@ -255,7 +256,15 @@ def record_values(records: Iterable[Record]) -> dict[type[Any], list[tuple[Any, 
     return groups
 
 
-_FIELD_READERS = {kind: field_reader(names) for kind, names in s.RECORD_FIELDS.items()}
+def _field_reader(names: Sequence[str]) -> Callable[[Any], tuple[Any, ...]]:
+    """Reads ``names`` off a record as one tuple, in one C call (``attrgetter``)."""
+    if len(names) > 1:
+        return attrgetter(*names)
+    get = attrgetter(names[0])  # alone, attrgetter returns the value, not a 1-tuple
+    return lambda record: (get(record),)
+
+
+_FIELD_READERS = {kind: _field_reader(names) for kind, names in s.RECORD_FIELDS.items()}
 
 
 def _row(record: Any) -> dict[str, Any]:
@@ -274,9 +283,7 @@ def _check_lengths(table: str, row: Mapping[str, Any]) -> None:
     for column, limit in s.STRING_LIMITS[table].items():
         value = row.get(column)
         if isinstance(value, str) and len(value) > limit:
-            raise StoreError(
-                f"cannot store {table}.{column}: {len(value)} characters, at most {limit}"
-            )
+            raise s.overlong(table, column, len(value), limit)
 
 
 def _record(record_type: type[R], row: RowMapping) -> R:

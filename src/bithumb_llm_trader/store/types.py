@@ -53,10 +53,6 @@ def plain_decimal_text(value: Decimal) -> str:
     return "0" if text in ("-0", "") else text
 
 
-_MEMO_SIZE = 4096
-"""Datetimes remembered by the batched insert path before it starts over."""
-
-
 def canonical_decimal(value: object) -> str:
     """Check that ``value`` fits every backend exactly and return its plain text.
 
@@ -289,6 +285,8 @@ def bulk_bind_processor(
 
 
 _datetime_processors: dict[tuple[str, str], Callable[[Any], Any]] = {}
+_MEMO_SIZE = 4096
+"""Datetimes remembered by the batched insert path before it starts over."""
 
 
 def _sqlite_money(value: Any) -> str | None:
