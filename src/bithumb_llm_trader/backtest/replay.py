@@ -64,6 +64,8 @@ FLUSH_EVERY = 1024
 of fsync; about 10 MB of records are held at most."""
 YIELD_EVERY = 256
 """Candles between two returns to the event loop, where cancellation (Ctrl-C) arrives."""
+PROGRESS_EVERY = 64
+"""Candles between two looks at the wall clock for a progress report (cycles look too)."""
 _NEVER = datetime.max.replace(tzinfo=timezone.utc)
 
 
@@ -167,19 +169,20 @@ class Replay:
         self._summary: BookSummary | None = None
         self._since_flush = 0
         self._progress = progress
-        self._candles = 0
 
     # -- the loop ---------------------------------------------------------------------
     async def play(self, candles: Iterator[Candle]) -> None:
         """Replay ``candles`` (oldest first), then close what is left open."""
         end = self.frame.end
-        for candle, following in _pairs(candles):
+        for number, (candle, following) in enumerate(_pairs(candles), start=1):
             if end is not None and candle.start >= end:
                 break
             if following is not None and end is not None and following.start >= end:
                 following = None
             await self.step(candle, following)
-            if not self._candles % YIELD_EVERY:
+            if self._progress is not None and not number % PROGRESS_EVERY:
+                self._progress.tick(self)
+            if not number % YIELD_EVERY:
                 # Nothing a rules replay awaits ever suspends, so without this a Ctrl-C
                 # (asyncio cancels the task) would only land when the whole file is done.
                 await asyncio.sleep(0)
@@ -194,9 +197,6 @@ class Replay:
         position, no resting order, no decision due) costs a few microseconds.
         """
         self._count_gap(candle)
-        self._candles += 1
-        if self._progress is not None and not self._candles % 64:
-            self._progress.tick(self)
         start = self.frame.start
         if start is not None and candle.start < start:
             self.figures.counts.warmup_candles += 1
@@ -305,12 +305,12 @@ class Replay:
 
     # -- figures ----------------------------------------------------------------------
     def progress(self) -> ReplayProgress:
-        figures = self.figures
+        figures, counts = self.figures, self.figures.counts
         previous = self._previous
         return ReplayProgress(
-            candles=self._candles,
+            candles=counts.warmup_candles + counts.candles_in_window,
             at=previous.start if previous is not None else self.clock.now(),
-            decisions=figures.counts.decision_cycles,
+            decisions=counts.decision_cycles,
             orders=figures.trades.orders,
             equity_krw=figures.curve.last,
         )
