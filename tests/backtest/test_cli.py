@@ -26,14 +26,6 @@ HOLD_ANSWER = {"action": "hold", "agent_intent": "hold", "confidence": 0.5, "ris
                "limit_price": None, "rationale": "nothing to do"}
 
 
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    for variable in ("BITHUMB_API_KEY", "BITHUMB_API_SECRET", "OPENAI_API_KEY"):
-        monkeypatch.delenv(variable, raising=False)
-    return tmp_path
-
-
 def strategy_file(path: Path, **overrides: Any) -> Path:
     data: dict[str, Any] = {
         "name": "cli-bt",

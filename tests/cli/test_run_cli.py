@@ -29,14 +29,6 @@ BUY = {"action": "buy", "confidence": 0.8, "risk_pct": 0.01, "stop_loss_pct": 0.
        "agent_intent": "enter_long", "rationale": "trend up, RSI moderate"}
 
 
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    for variable in ("BITHUMB_API_KEY", "BITHUMB_API_SECRET", "OPENAI_API_KEY"):
-        monkeypatch.delenv(variable, raising=False)
-    return tmp_path
-
-
 def write_config(path: Path, file_name: str = "strategy.json", **overrides: Any) -> Path:
     data: dict[str, Any] = {
         "name": "cli-e2e",

@@ -35,14 +35,6 @@ def decision(action: str) -> dict[str, Any]:
             "limit_price": None, "agent_intent": intent, "rationale": "test"}
 
 
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    for variable in ("BITHUMB_API_KEY", "BITHUMB_API_SECRET", "OPENAI_API_KEY"):
-        monkeypatch.delenv(variable, raising=False)
-    return tmp_path
-
-
 def strategy_file(directory: Path, name: str, *, coin: str = "BTC", role: str = "BUYER",
                   suffix: str = "json", **overrides: Any) -> Path:
     data: dict[str, Any] = {

@@ -30,14 +30,6 @@ KEY = "bithumb-access-key-do-not-print-0123456789"
 SECRET = "bithumb-secret-do-not-print-0123456789abcdef"
 
 
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    for variable in ("BITHUMB_API_KEY", "BITHUMB_API_SECRET", "OPENAI_API_KEY"):
-        monkeypatch.delenv(variable, raising=False)
-    return tmp_path
-
-
 def write_config(path: Path, name: str = "strategy.json", **overrides: Any) -> Path:
     data: dict[str, Any] = {
         "name": "twap-cli",
