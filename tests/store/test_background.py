@@ -4,17 +4,21 @@ one at a time, and every failure comes back to the parent as a ``StoreError``.""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bithumb_llm_trader.errors import StoreError
-from bithumb_llm_trader.records import RunRecord
+from bithumb_llm_trader.records import PositionRecord, RunRecord
 from bithumb_llm_trader.store import SqlStore, open_store
-from bithumb_llm_trader.store.background import BackgroundWriter
-from bithumb_llm_trader.store.schema import RECORD_TYPES
+from bithumb_llm_trader.store.background import BackgroundWriter, pack_batch, unpack_batch
+from bithumb_llm_trader.store.schema import RECORD_FIELDS, RECORD_TYPES
+from bithumb_llm_trader.store.sql_store import record_values
 
-from .samples import cycle_batch, read_all, run
+from .samples import cycle_batch, position, read_all, run
 
 
 @pytest.fixture
@@ -93,3 +97,24 @@ def test_nothing_to_write_sends_nothing(target: SqlStore) -> None:
     finally:
         writer.close()
     writer.close()  # twice is harmless
+
+
+@given(st.lists(st.one_of(st.none(), st.decimals(allow_nan=True, allow_infinity=True)),
+                min_size=1, max_size=20))
+def test_a_packed_batch_gives_back_the_same_decimals_digit_for_digit(
+        amounts: list[Decimal | None]) -> None:
+    """Money crosses the pipe as text; what comes out must be the same Decimal, exponent
+    and sign included (1.50 is not 1.5 in a canonical column, -0 is not 0)."""
+    rows = [position_values(amount) for amount in amounts]
+    unpacked = unpack_batch(pack_batch({PositionRecord: rows}))[PositionRecord]
+    assert [tuple(map(repr, row)) for row in unpacked] == [tuple(map(repr, row)) for row in rows]
+
+
+def position_values(amount: Decimal | None) -> tuple[object, ...]:
+    """A position row (as ``record_values`` reads it) with ``amount`` in its money columns."""
+    record = position()
+    values = dict(zip(RECORD_FIELDS[PositionRecord], record_values([record])[PositionRecord][0],
+                      strict=True))
+    for name in ("price_krw", "value_krw", "unrealized_pnl_krw"):
+        values[name] = amount
+    return tuple(values.values())

@@ -60,23 +60,28 @@ class EquityCurve:
         self._previous = self._peak = float(value)
 
     def mark(self, value: Decimal) -> None:
+        # Called twice per candle (strategy and buy-and-hold): locals, not attributes.
         if self.start is None:
             self.begin(value)
             return
         self.last = value
-        current = float(value)
-        period = current / self._previous - 1.0 if self._previous > 0 else 0.0
+        current, previous = float(value), self._previous
+        period = current / previous - 1.0 if previous > 0 else 0.0
         self._previous = current
-        self._count += 1
-        delta = period - self._mean
-        self._mean += delta / self._count
-        self._m2 += delta * (period - self._mean)
+        self._count = count = self._count + 1
+        mean = self._mean
+        delta = period - mean
+        self._mean = mean = mean + delta / count
+        self._m2 += delta * (period - mean)
         if period < 0:
             self._downside += period * period
-        if current > self._peak:
+        peak = self._peak
+        if current > peak:
             self._peak = current
-        elif self._peak > 0:
-            self._max_drawdown = max(self._max_drawdown, 1.0 - current / self._peak)
+        elif peak > 0:
+            drawdown = 1.0 - current / peak
+            if drawdown > self._max_drawdown:
+                self._max_drawdown = drawdown
 
     @property
     def total_return(self) -> Decimal | None:

@@ -6,6 +6,10 @@ reads each record into a tuple of plain values (``record_values``), the tuples g
 pipe, and a child process with its own connection converts and inserts them exactly as
 ``SqlStore.write`` would.
 
+A batch travels as columns (``pack_batch``): pickling a Decimal costs about 480 ns
+(it is rebuilt from its text by a reduce call), its text about 85 ns including ``str``,
+so money columns go as text and the child makes the same Decimals again.
+
 At most one batch is in flight. ``wait`` blocks until it is stored; whoever reads or
 writes the database directly must call it first, so the database always looks to the
 parent as if every write had been made in place.
@@ -24,7 +28,8 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -32,8 +37,48 @@ from ..errors import StoreError
 from ..records import Record
 from . import schema as s
 from .sql_store import record_values
+from .types import ExactDecimal
 
 _WAIT_SECONDS = 10.0
+_NONE_TEXT = str(None)
+"""What ``str`` makes of a missing amount; no Decimal's text is this."""
+_MONEY_FIELDS: Mapping[str, frozenset[int]] = {
+    kind.__name__: frozenset(
+        position for position, name in enumerate(s.RECORD_FIELDS[kind])
+        if isinstance(s.table_for(kind).c[name].type, ExactDecimal))
+    for kind in s.RECORD_TYPES
+}
+"""Per record type, the positions of its fields stored as exact decimals."""
+
+Batch = dict[str, list[Sequence[Any]]]
+"""Record type name to the columns of its rows, money columns as text."""
+
+
+def pack_batch(groups: Mapping[type[Any], list[tuple[Any, ...]]]) -> Batch:
+    """Rows (``record_values``) as columns, each money column as the text of its values."""
+    batch: Batch = {}
+    for kind, rows in groups.items():
+        money = _MONEY_FIELDS[kind.__name__]
+        batch[kind.__name__] = [
+            list(map(str, column)) if position in money else column
+            for position, column in enumerate(zip(*rows, strict=True))
+        ]
+    return batch
+
+
+def unpack_batch(batch: Batch) -> dict[type[Any], list[tuple[Any, ...]]]:
+    """The rows ``pack_batch`` was given, with equal Decimals (the text of a Decimal
+    gives back its exact digits, exponent and sign)."""
+    kinds = {kind.__name__: kind for kind in s.RECORD_TYPES}
+    groups: dict[type[Any], list[tuple[Any, ...]]] = {}
+    for name, columns in batch.items():
+        money = _MONEY_FIELDS[name]
+        groups[kinds[name]] = list(zip(*[
+            [None if text == _NONE_TEXT else Decimal(text) for text in column]
+            if position in money else column
+            for position, column in enumerate(columns)
+        ], strict=True))
+    return groups
 
 
 class BackgroundWriter:
@@ -73,9 +118,9 @@ class BackgroundWriter:
             StoreError: the previous batch failed, or the writer has stopped.
         """
         self.wait()
-        groups = {kind.__name__: values for kind, values in record_values(records).items()}
-        if groups:
-            self._post(groups)
+        batch = pack_batch(record_values(records))
+        if batch:
+            self._post(batch)
             self._in_flight = True
 
     def wait(self) -> None:
@@ -123,7 +168,6 @@ def serve(receive: Connection, send: Connection) -> None:
     or the error, until the pipe closes."""
     from . import open_store  # here, not at the top: the parent never needs it
 
-    kinds = {kind.__name__: kind for kind in s.RECORD_TYPES}
     store = None
     try:
         url = receive.recv()
@@ -135,7 +179,7 @@ def serve(receive: Connection, send: Connection) -> None:
             try:
                 if store is None:
                     store = open_store(url)
-                store.write_values({kinds[name]: values for name, values in batch.items()})
+                store.write_values(unpack_batch(batch))
             except Exception as exc:  # every failure goes back as a message
                 send.send(str(exc) if isinstance(exc, StoreError) else (
                     f"writing a batch to the database failed: {type(exc).__name__}: {exc}"))
@@ -152,3 +196,6 @@ if __name__ == "__main__":
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     serve(Connection(int(sys.argv[1]), writable=False), Connection(int(sys.argv[2]),
                                                                     readable=False))
+    # The store is closed and nothing else is held: skip the interpreter's teardown of
+    # SQLAlchemy and the rest, 30 to 100 ms the parent's close would wait for.
+    os._exit(0)
