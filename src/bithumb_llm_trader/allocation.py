@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from .config import AllocationConfig, RiskConfig, TwapConfig
 from .domain import ONE, ZERO, Orderbook, Side, round_krw, round_volume
+from .fast_init import fast_init
 from .liquidity import notional_within, volume_within, walk_book
 
 CAP_SINGLE_ORDER = "max_single_order"
@@ -28,6 +29,7 @@ REASON_BELOW_MIN = "below_min_order"
 REASON_NO_BOOK = "no_liquidity"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AllocationRequest:
     """Everything sizing depends on, gathered so the function stays pure.
@@ -51,6 +53,7 @@ class AllocationRequest:
     sell_fraction: Decimal = ONE
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AllocationProposal:
     """How much to trade and why not more."""

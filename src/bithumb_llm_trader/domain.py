@@ -13,6 +13,7 @@ from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal, InvalidOper
 from enum import Enum
 
 from .errors import InvalidOrder
+from .fast_init import fast_init
 
 KST = timezone(timedelta(hours=9), "KST")
 UTC = timezone.utc
@@ -208,6 +209,7 @@ def bps(numerator: Decimal, denominator: Decimal) -> Decimal:
     return (numerator / denominator * BPS).quantize(Decimal("0.01"))
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Ticker:
     market: Market
@@ -234,12 +236,14 @@ class TradeTick:
     sequential_id: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Level:
     price: Decimal
     size: Decimal
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Orderbook:
     """Asks ascending, bids descending, as the exchange lists them."""
@@ -275,6 +279,7 @@ class Orderbook:
         return self.asks if side is Side.BUY else self.bids
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Candle:
     """One candle; ``start`` is the open time, timezone-aware UTC."""
@@ -288,6 +293,7 @@ class Candle:
     value: Decimal | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Balance:
     """``balance`` is free to use; ``locked`` sits in open orders."""
@@ -302,6 +308,7 @@ class Balance:
         return self.balance + self.locked
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class OrderChance:
     """Fees and limits of one market for this account (``/v1/orders/chance``)."""
@@ -358,6 +365,7 @@ def _require_positive(value: Decimal | None, what: str) -> None:
         raise InvalidOrder(f"{what} must be positive, got {value}")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Fill:
     """One execution of an order."""
@@ -370,6 +378,7 @@ class Fill:
     fee: Decimal | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Order:
     """An order as the exchange (or the paper exchange) reports it."""
@@ -394,6 +403,7 @@ class Order:
         return average_price(self.executed_funds, self.executed_volume)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Position:
     """Holding of one coin; ``avg_price`` is what it cost per unit, fees excluded."""

@@ -25,6 +25,7 @@ from .errors import (
     RejectedError,
     RetryableError,
 )
+from .fast_init import fast_init
 from .ports import Clock, OrderGateway, Store
 from .records import FillRecord, OrderRecord
 
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 FEE_STEP = Decimal("0.0001")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderReport:
     """What became of one order, and the log of how it got there."""

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from .domain import BPS, ZERO, Level, Side, average_price, bps, round_volume
+from .fast_init import fast_init
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class LevelFill:
     price: Decimal
@@ -24,6 +26,7 @@ class LevelFill:
         return self.price * self.volume
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class BookWalk:
     """The result of walking one side of a book.

@@ -12,6 +12,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from .fast_init import fast_init
+
 JsonDict = dict[str, Any]
 
 PORTFOLIO_MARKET = "*"
@@ -19,6 +21,7 @@ PORTFOLIO_MARKET = "*"
 members' markets, and its rows aggregate theirs (reports leave them out of totals)."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunRecord:
     """One cycle of one strategy (``cron_runs``); updated in place as it proceeds."""
@@ -41,6 +44,7 @@ class RunRecord:
     result_json: JsonDict | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunUpdate:
     """Fields of a ``cron_runs`` row to change; ``None`` leaves a field as it is."""
@@ -57,6 +61,7 @@ class RunUpdate:
     result_json: JsonDict | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PositionRecord:
     """A holding seen at the start of a cycle (``cron_positions``)."""
@@ -74,6 +79,7 @@ class PositionRecord:
     unrealized_pnl_krw: Decimal | None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FeatureRecord:
     """Market features the decision saw (``cron_features``)."""
@@ -90,6 +96,7 @@ class FeatureRecord:
     features_json: JsonDict
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DecisionRequestRecord:
     """What was asked of the decider (``llm_decision_requests``)."""
@@ -109,6 +116,7 @@ class DecisionRequestRecord:
     prompt_hash: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SignalRecord:
     """What the decider answered and what it cost (``llm_signals``)."""
@@ -135,6 +143,7 @@ class SignalRecord:
     cached: bool = False
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RiskVerdictRecord:
     """The risk manager's verdict on a decision (``risk_verdicts``)."""
@@ -153,6 +162,7 @@ class RiskVerdictRecord:
     details_json: JsonDict = field(default_factory=dict)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AllocationRecord:
     """How an approved trade was sized (``allocation_proposals``)."""
@@ -177,6 +187,7 @@ class AllocationRecord:
     details_json: JsonDict = field(default_factory=dict)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ExecutionRecord:
     """What execution did with a proposal (``llm_executions``)."""
@@ -206,6 +217,7 @@ class ExecutionRecord:
     result_json: JsonDict = field(default_factory=dict)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderRecord:
     """An order as we know it (``orders``); saved before it is sent, then updated."""
@@ -233,6 +245,7 @@ class OrderRecord:
     error: str | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FillRecord:
     """One execution of an order (``fills``); unique per (client_order_id, trade_id)."""
@@ -252,6 +265,7 @@ class FillRecord:
     dry_run: bool
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TwapRunRecord:
     """A parent TWAP order (``twap_runs``)."""
@@ -282,6 +296,7 @@ class TwapRunRecord:
     params_json: JsonDict = field(default_factory=dict)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TwapSliceRecord:
     """One planned child of a TWAP (``twap_slices``), unique per (twap_run_id, slice_no)."""
@@ -303,6 +318,7 @@ class TwapSliceRecord:
     note: str | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PaperBalanceRecord:
     """One currency of a strategy's paper wallet (``paper_wallets``)."""
@@ -316,6 +332,7 @@ class PaperBalanceRecord:
     updated_at: datetime
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PaperOrderRecord:
     """An order of the paper exchange (``paper_orders``), so it can be looked up later."""
@@ -329,6 +346,7 @@ class PaperOrderRecord:
     order_json: JsonDict
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PositionGuardRecord:
     """Stop-loss and take-profit prices protecting an open position (``position_guards``)."""

@@ -17,6 +17,7 @@ from .allocation import CAP_POSITION, CAP_TRADE_VALUE, AllocationProposal
 from .config import RiskConfig
 from .decision import Action, AgentIntent, TradeDecision
 from .domain import KST, ZERO, Side, round_price
+from .fast_init import fast_init
 from .market import MarketSnapshot
 
 # Rejections
@@ -47,6 +48,7 @@ class TradingState(str, Enum):
     REDUCING = "reducing"  # sells only
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RiskState:
     """The account's trading state at the start of a cycle, and why."""
@@ -62,6 +64,7 @@ class RiskState:
         return KILL_SWITCH in self.reasons
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RiskVerdict:
     """Approved or rejected, with reasons, the effective decision and its exit prices.

@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from ..fast_init import fast_init
+
 _AS_IS = frozenset({str, int, float, bool, type(None)})
 
 
@@ -48,6 +50,7 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+@fast_init
 @dataclasses.dataclass(frozen=True, slots=True)
 class StepResult:
     """One named step: ok, skipped (with why) or failed (with the error)."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..allocation import AllocationProposal
 from ..decision import DecisionOutcome, TradeDecision
+from ..fast_init import fast_init
 from ..market import MarketSnapshot
 from ..prompts import Prompt
 from ..records import ExecutionRecord
@@ -24,6 +25,7 @@ class Stop(Exception):
         self.detail = {"stopped": reason, **detail}
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DecisionSummary:
     """The decision and who made it; rendered as JSON only when someone reads it."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from ..domain import ONE, ZERO, Balance, Market, Position, round_krw
+from ..fast_init import fast_init
 from .model import AccountView, Holding
 
 logger = logging.getLogger(__name__)
@@ -20,6 +21,7 @@ logger = logging.getLogger(__name__)
 KRW = "KRW"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class EquityEstimate:
     """Total KRW value of the priced balances, each holding, and the coins left out."""

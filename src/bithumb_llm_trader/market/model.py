@@ -13,8 +13,10 @@ from datetime import datetime
 from decimal import Decimal
 
 from ..domain import Candle, Market, Orderbook, OrderChance, Position, Ticker
+from ..fast_init import fast_init
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CandleFeatures:
     """Indicators over the candles up to the snapshot time; ``None`` until warmed up.
@@ -52,6 +54,7 @@ class CandleFeatures:
 _FEATURE_NAMES = tuple(f.name for f in fields(CandleFeatures))
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class BookSummary:
     """The orderbook in a few numbers.
@@ -72,6 +75,7 @@ class BookSummary:
     depth_bps: Decimal
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Holding:
     """One balance valued in KRW; ``price_krw`` is None when no KRW market exists."""
@@ -84,6 +88,7 @@ class Holding:
     value_krw: Decimal | None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class AccountView:
     """Balances, the traded position and total equity, all in KRW.
@@ -106,6 +111,7 @@ class AccountView:
         return max(self.cash_krw - self.reserved_pool_krw, Decimal(0))
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class MarketSnapshot:
     """Everything one decision is based on, taken at ``taken_at`` (UTC)."""
