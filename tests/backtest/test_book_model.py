@@ -5,9 +5,14 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from bithumb_llm_trader.backtest import BookModel, fit_book_model
 from bithumb_llm_trader.config.models import BacktestConfig
 from bithumb_llm_trader.domain import Level, Market, Orderbook, round_volume, tick_size
+from bithumb_llm_trader.market import summarize_book
 
 from .helpers import ORDERBOOK_FILE, T0, shared
 
@@ -71,6 +76,20 @@ def test_a_cheap_coin_keeps_a_tick_between_bid_and_ask_and_between_levels() -> N
     assert [level.price for level in book.bids] == [D("49.99"), D("49.98"), D("49.97")]
 
 
+def test_bids_stop_before_the_price_would_reach_zero() -> None:
+    # A gap of 4,000 bps around 0.0010 KRW is four 0.0001 ticks: bids at 0.0009,
+    # 0.0005, 0.0001, and none at -0.0003.
+    model = BookModel(spread_bps=D("0.01"), level_spacing_bps=D(4000),
+                      level_notional_krw=D(1_000_000), levels=6)
+    dust = Market("KRW", "DUST")
+    book = model.book_around(dust, D("0.0010"), T0)
+
+    assert [level.price for level in book.bids] == [D("0.0009"), D("0.0005"), D("0.0001")]
+    assert len(book.asks) == 6
+    assert model.sides_around(dust, D("0.0010")).summary(dust, 5, D(1000)) == summarize_book(
+        book, 5, D(1000))
+
+
 def test_a_range_book_spans_the_candle() -> None:
     model = BookModel(spread_bps=D(1), level_spacing_bps=D(1),
                       level_notional_krw=D(1_000_000), levels=2)
@@ -78,3 +97,28 @@ def test_a_range_book_spans_the_candle() -> None:
 
     assert book.asks[0].price == D(99_000_000) and book.bids[0].price == D(101_000_000)
     assert book.asks[1].price > book.asks[0].price and book.bids[1].price < book.bids[0].price
+
+
+@settings(max_examples=300)
+@given(
+    mid=st.decimals(min_value=D("0.0001"), max_value=D("5000000000"), places=4),
+    spread=st.decimals(min_value=D("0.01"), max_value=D("50"), places=2),
+    spacing=st.decimals(min_value=D("0.01"), max_value=D("400"), places=2),
+    notional=st.decimals(min_value=D(1), max_value=D("100000000"), places=0),
+    book_levels=st.integers(min_value=1, max_value=40),
+    levels=st.integers(min_value=1, max_value=30),
+    depth=st.decimals(min_value=D("0.01"), max_value=D(1000), places=2),
+)
+def test_the_closed_form_summary_is_the_summary_of_the_built_book(
+        mid: D, spread: D, spacing: D, notional: D, book_levels: int, levels: int,
+        depth: D) -> None:
+    model = BookModel(spread_bps=spread, level_spacing_bps=spacing,
+                      level_notional_krw=notional, levels=book_levels)
+    try:
+        built = summarize_book(model.book_around(BTC, mid, T0), levels, depth)
+    except (ArithmeticError, ValueError) as exc:  # a book that cannot exist at this price
+        with pytest.raises(type(exc)):
+            model.sides_around(BTC, mid).summary(BTC, levels, depth)
+        return
+    closed = model.sides_around(BTC, mid).summary(BTC, levels, depth)
+    assert repr(closed) == repr(built)  # equal, and written with the same digits

@@ -16,20 +16,29 @@ numbers (``config.BacktestConfig``). They default to a fit of one real KRW-BTC b
 
 Prices are rounded onto Bithumb's tick (asks up, bids down), gaps are at least one
 tick, and sizes are rounded down to the 8-decimal volume step.
+
+Every level of a side has one size and the levels are one gap apart, so the summary a
+decision reads (``market.summarize_book``) has a closed form (``BookSides.summary``):
+from the sides a book was built from, it costs a third of adding the book up, for the
+same exact figures.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from ..config.models import BacktestConfig
-from ..domain import BPS, Level, Market, Orderbook, round_volume, tick_size
+from ..domain import BPS, ZERO, Level, Market, Orderbook, bps, round_volume, tick_size
+from ..market import BookSummary, summarize_book
+from ..market.book import imbalance
 
 _TWO = Decimal(2)
 _BPS_STEP = Decimal("0.01")
+_ANY_TIME = datetime(2000, 1, 1, tzinfo=timezone.utc)
+"""A book's time changes nothing in its summary."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,14 +61,17 @@ class BookModel:
 
     def book_around(self, market: Market, mid: Decimal, at: datetime) -> Orderbook:
         """A book whose mid is ``mid``: best ask and bid half a spread either side."""
+        return self.sides_around(market, mid).book(market, at)
+
+    def sides_around(self, market: Market, mid: Decimal) -> BookSides:
+        """The two sides of ``book_around``, as the few numbers that make them."""
+        quote = market.quote
         half = mid * self.spread_bps / BPS / _TWO
-        best_ask = _on_tick(mid + half, ROUND_CEILING, market.quote)
-        best_bid = _on_tick(mid - half, ROUND_FLOOR, market.quote)
+        best_ask = _on_tick(mid + half, ROUND_CEILING, quote)
+        best_bid = _on_tick(mid - half, ROUND_FLOOR, quote)
         if best_ask <= best_bid:  # a spread under one tick still leaves a tick between
-            best_ask = best_bid + tick_size(best_bid, market.quote)
-        return Orderbook(market=market, timestamp=at,
-                         asks=self._side(best_ask, 1, market.quote, mid),
-                         bids=self._side(best_bid, -1, market.quote, mid))
+            best_ask = best_bid + tick_size(best_bid, quote)
+        return BookSides(self._side(best_ask, 1, quote, mid), self._side(best_bid, -1, quote, mid))
 
     def range_book(self, market: Market, low: Decimal, high: Decimal, at: datetime) -> Orderbook:
         """Asks from ``low`` up and bids from ``high`` down: what a candle traded through.
@@ -68,11 +80,10 @@ class BookModel:
         at or above the candle's low, or a sell limit at or below its high, was reached
         during the candle, and fills up to the depth the model puts between them.
         """
-        return Orderbook(market=market, timestamp=at,
-                         asks=self._side(low, 1, market.quote, low),
-                         bids=self._side(high, -1, market.quote, high))
+        return BookSides(self._side(low, 1, market.quote, low),
+                         self._side(high, -1, market.quote, high)).book(market, at)
 
-    def _side(self, best: Decimal, direction: int, quote: str, mid: Decimal) -> tuple[Level, ...]:
+    def _side(self, best: Decimal, direction: int, quote: str, mid: Decimal) -> ModelSide:
         """``levels`` levels from ``best`` outwards, the gap rounded to whole ticks.
 
         Every level gets the size the notional buys at ``best``: within a 15-level book
@@ -82,14 +93,76 @@ class BookModel:
         tick = tick_size(best, quote)
         gap = (mid * self.level_spacing_bps / BPS / tick).to_integral_value()
         step = max(gap, Decimal(1)) * tick * direction
-        size = round_volume(self.level_notional_krw / best)
-        levels, price = [], best
-        for _ in range(self.levels):  # one addition a level: a replay builds many books
-            if price <= 0:
-                break
+        count = self.levels
+        if direction < 0 and best > 0:  # bids stop before the price reaches zero
+            count = min(count, int((best / -step).to_integral_value(ROUND_CEILING)))
+        elif best <= 0:
+            count = 0
+        return ModelSide(best, step, round_volume(self.level_notional_krw / best), count)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSide:
+    """One side of a model book: ``count`` levels of ``size`` from ``best``, ``step`` apart
+    (negative for bids)."""
+
+    best: Decimal
+    step: Decimal
+    size: Decimal
+    count: int
+
+    def levels(self) -> tuple[Level, ...]:
+        size, step, price = self.size, self.step, self.best
+        levels = []
+        for _ in range(self.count):  # one addition a level: a replay builds many books
             levels.append(Level(price, size))
             price += step
         return tuple(levels)
+
+    def value_to(self, limit: Decimal) -> Decimal:
+        """KRW resting on the levels from the best price to ``limit`` (inclusive)."""
+        if (limit - self.best) * self.step < 0:
+            return ZERO  # the best price is already past the limit
+        levels = min(self.count, int((limit - self.best) // self.step) + 1)
+        if not levels:
+            return ZERO
+        return self.size * (levels * self.best + self.step * (levels * (levels - 1) // 2))
+
+
+@dataclass(frozen=True, slots=True)
+class BookSides:
+    """The asks and bids of a model book around one price."""
+
+    asks: ModelSide
+    bids: ModelSide
+
+    def book(self, market: Market, at: datetime) -> Orderbook:
+        return Orderbook(market=market, timestamp=at, asks=self.asks.levels(),
+                         bids=self.bids.levels())
+
+    def summary(self, market: Market, levels: int, depth_bps: Decimal) -> BookSummary:
+        """``summarize_book(self.book(market, at), levels, depth_bps)`` without building
+        the book: n levels of size s from price p, d apart, hold n * s coins and
+        s * (n * p + d * n * (n - 1) / 2) won, exactly.
+
+        Raises:
+            market.book.InvalidOrderbook, ValueError: as ``summarize_book`` would.
+        """
+        asks, bids = self.asks, self.bids
+        best_ask, best_bid = asks.best, bids.best
+        if levels < 1 or depth_bps <= 0 or best_bid <= 0:  # its errors, word for word
+            return summarize_book(self.book(market, _ANY_TIME), levels, depth_bps)
+        middle = (best_bid + best_ask) / 2
+        band = middle * depth_bps / BPS
+        return BookSummary(
+            best_bid=best_bid, best_ask=best_ask, mid=middle,
+            spread_bps=bps(best_ask - best_bid, middle),
+            imbalance=imbalance(bids.size * min(levels, bids.count),
+                                asks.size * min(levels, asks.count)),
+            bid_depth_krw=bids.value_to(middle - band),
+            ask_depth_krw=asks.value_to(middle + band),
+            levels=levels, depth_bps=depth_bps,
+        )
 
 
 def _on_tick(price: Decimal, rounding: str, quote: str) -> Decimal:

@@ -19,7 +19,7 @@ from decimal import Decimal
 from ..domain import Candle, CandleInterval, Market, Orderbook, Ticker
 from ..market import BookSummary, summarize_book
 from ..ports import Clock
-from .book_model import BookModel
+from .book_model import BookModel, BookSides
 
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 RECENT_BOOKS = 256
@@ -30,6 +30,7 @@ again (63% of September 2025's decisions), and each book is about 5 KB."""
 @dataclass(slots=True)
 class _Known:
     book: Orderbook
+    sides: BookSides | None  # what a book around one price was built from
     summary: BookSummary | None = None
 
 
@@ -66,13 +67,15 @@ class ReplayMarket:
         return self._book
 
     def summary(self, levels: int, depth_bps: Decimal) -> BookSummary:
-        """``summarize_book`` of the current book, computed once per book kept."""
+        """``summarize_book`` of the current book, computed once per book kept (from the
+        model's numbers when the book is one around a price)."""
         book = self.book()
         known = self._known
         assert known is not None
         if known.summary is None or (known.summary.levels, known.summary.depth_bps) != (
                 levels, depth_bps):
-            known.summary = summarize_book(book, levels, depth_bps)
+            known.summary = summarize_book(book, levels, depth_bps) if known.sides is None else (
+                known.sides.summary(self._market, levels, depth_bps))
         return known.summary
 
     def _build(self, now: datetime) -> Orderbook:
@@ -85,10 +88,11 @@ class ReplayMarket:
         known = self._recent.get(key)
         if known is None:
             if self._range is not None:
-                book = self._model.range_book(self._market, *self._range, now)
+                known = _Known(self._model.range_book(self._market, *self._range, now), None)
             else:
-                book = self._model.book_around(self._market, self._price, now)
-            known = self._recent[key] = _Known(book)
+                sides = self._model.sides_around(self._market, self._price)
+                known = _Known(sides.book(self._market, now), sides)
+            self._recent[key] = known
             if len(self._recent) > RECENT_BOOKS:
                 self._recent.popitem(last=False)
         else:

@@ -79,9 +79,12 @@ def _is_sorted(prices: list[Decimal], *, ascending: bool) -> bool:
 
 
 def _imbalance(bids: Sequence[Level], asks: Sequence[Level]) -> Decimal:
+    return imbalance(sum([level.size for level in bids], ZERO),
+                     sum([level.size for level in asks], ZERO))
+
+
+def imbalance(bid_size: Decimal, ask_size: Decimal) -> Decimal:
     """(bid size - ask size) / (bid size + ask size); 0 when both sides are empty of size."""
-    bid_size = sum([level.size for level in bids], ZERO)
-    ask_size = sum([level.size for level in asks], ZERO)
     total = bid_size + ask_size
     if total == 0:
         return ZERO
