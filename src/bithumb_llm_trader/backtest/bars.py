@@ -11,6 +11,7 @@ minutes are not invented: the bar is built from the candles that exist.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -37,8 +38,11 @@ class BarBuilder:
         self._high = self._low = self._close = self._volume = Decimal(0)
         self._value: Decimal | None = None
 
-    def add(self, candle: Candle) -> list[Candle]:
+    def add(self, candle: Candle) -> Sequence[Candle]:
         """Add the next candle; returns the bars it completed (none, one, or two)."""
+        if self._open is not None and candle.start + self._candle < self._end:
+            self._extend(candle)  # inside the bar and not its last candle: most candles
+            return ()
         done = []
         if self._open is not None and candle.start >= self._end:
             done.append(self._bar_so_far())
