@@ -192,6 +192,9 @@ class FakeWriter:
     def wait(self) -> None:
         self.calls.append("wait")
 
+    def idle(self) -> bool:
+        return True  # it writes in place: nothing is ever in flight
+
     def close(self) -> None:
         self.calls.append("close")
 
@@ -234,6 +237,9 @@ class Counting:
 
     def wait(self) -> None:
         self.inner.wait()
+
+    def idle(self) -> bool:
+        return bool(self.inner.idle())
 
     def close(self) -> None:
         self.inner.close()
@@ -336,3 +342,45 @@ def test_a_writer_that_cannot_start_leaves_the_writes_in_place(
     store.close()
     assert [r["run_id"] for r in rows(sql, "cron_runs")] == ["r1"]
     assert "writes in place" in caplog.text
+
+
+def test_the_last_batches_of_a_replay_written_in_the_background_are_small(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The replay's end waits for the batch in flight: over the last stretch (as
+    estimated), batches go as soon as they hold ``LAST_BATCHES`` cycles and the writer
+    is idle, so that wait is for a small one."""
+    from bithumb_llm_trader.backtest import replay, runner
+    from bithumb_llm_trader.records import RunRecord
+
+    from .helpers import (
+        HOLD,
+        ScriptedDecider,
+        candle_rows,
+        config,
+        run_backtest,
+        walk_prices,
+        write_csv,
+    )
+
+    data = write_csv(tmp_path / "c.csv", candle_rows(walk_prices(240)))
+    monkeypatch.setattr(replay, "FLUSH_EVERY", 16)
+    monkeypatch.setattr(replay, "LAST_BATCHES", 4)
+    monkeypatch.setattr(runner, "BACKGROUND_FROM_CYCLES", 0)
+    sizes: list[int] = []
+
+    class IdleWriter(FakeWriter):
+        def write(self, records: Any) -> None:
+            sizes.append(sum(isinstance(record, RunRecord) for record in records))
+            super().write(records)
+
+    monkeypatch.setattr(runner, "background_writer",
+                        lambda store: lambda: IdleWriter(store, []))
+    result, store = run_backtest(config(), data, ScriptedDecider([HOLD] * 300),
+                                 db=tmp_path / "b.db")
+
+    first_small = sizes.index(4)
+    assert sizes[:first_small] == [16] * first_small and first_small >= 10
+    assert set(sizes[first_small:]) == {4} and len(sizes) - first_small >= 3
+    cycles = result.to_dict()["cycles"]["decision_cycles"]
+    assert len(rows(store, "cron_runs")) == cycles + 1  # every cycle stored, and the result
+    store.close()

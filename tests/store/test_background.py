@@ -3,6 +3,7 @@ one at a time, and every failure comes back to the parent as a ``StoreError``.""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -87,6 +88,21 @@ def test_a_dead_writer_is_an_error_not_a_hang(target: SqlStore) -> None:
             writer.wait()
     finally:
         writer.close()  # closing a dead writer is fine too
+
+
+def test_idle_says_whether_the_batch_in_flight_is_stored(target: SqlStore) -> None:
+    writer = writer_for(target)
+    try:
+        assert writer.idle()  # nothing in flight
+        writer.write([run("r1")])
+        deadline = time.monotonic() + 30
+        while not writer.idle():  # the child answers once the batch is committed
+            assert time.monotonic() < deadline, "the batch was never stored"
+            time.sleep(0.01)
+        assert [r.run_id for r in read_all(target, RunRecord)] == ["r1"]
+        writer.wait()  # the answer is there: no waiting
+    finally:
+        writer.close()
 
 
 def test_nothing_to_write_sends_nothing(target: SqlStore) -> None:

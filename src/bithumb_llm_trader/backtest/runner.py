@@ -87,11 +87,12 @@ class Backtest:
                                   f"{self._config.market}")
         reporter = None if self._progress is None else ProgressReporter(
             self._progress, self._wall.monotonic)
+        expected = expected_cycles(file, head, frame)
         replay = Replay(self._config, frame, decider=self._decider, store=self._store,
                         first=head[0].start, backtest_id=self._settings.backtest_id,
                         keep=self._settings.records, progress=reporter,
-                        background=background_writer(self._store))
-        if expected_cycles(file, head, frame) >= BACKGROUND_FROM_CYCLES:
+                        background=background_writer(self._store), expected_cycles=expected)
+        if expected >= BACKGROUND_FROM_CYCLES:
             replay.store.start_background()
         try:
             with _long_lived_objects_frozen():

@@ -69,6 +69,10 @@ class BatchWriter(Protocol):
 
     def wait(self) -> None: ...
 
+    def idle(self) -> bool:
+        """True when no batch is in flight, or the one in flight is stored."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -187,6 +191,10 @@ class BufferedStore:
             return
         self._settle()
         self._inner.write(batch)
+
+    def writer_idle(self) -> bool:
+        """True when a background writer runs and has stored every batch handed to it."""
+        return self._writer is not None and self._writer.idle()
 
     def start_background(self) -> None:
         """Start the background writer now rather than at the first background flush,

@@ -140,6 +140,11 @@ class BackgroundWriter:
         if reply is not None:
             raise StoreError(reply)
 
+    def idle(self) -> bool:
+        """True when no batch is in flight or its answer has come (a stopped child
+        counts too: the next ``wait`` reports it)."""
+        return not self._in_flight or self._receive.poll()
+
     def close(self) -> None:
         """Wait for the batch in flight, then stop the child."""
         if self._closed:
