@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -84,30 +85,37 @@ class CandleFile:
         return named
 
     def __iter__(self) -> Iterator[Candle]:
-        rows = _json_candles(self.path) if self.layout == "json" else self._csv()
-        last: datetime | None = None
-        for candle in rows:
-            self.stats.rows += 1
-            if last is not None and candle.start <= last:
-                self.stats.out_of_order += 1
-                continue
-            if not _plausible(candle):
-                self.stats.invalid += 1
-                continue
-            last = candle.start
-            self.stats.candles += 1
-            yield candle
+        stats = self.stats
+        with ExitStack() as files:
+            rows = _json_candles(self.path) if self.layout == "json" else self._csv(files)
+            last: datetime | None = None
+            for candle in rows:
+                stats.rows += 1
+                if last is not None and candle.start <= last:
+                    stats.out_of_order += 1
+                    continue
+                if not _plausible(candle):
+                    stats.invalid += 1
+                    continue
+                last = candle.start
+                stats.candles += 1
+                yield candle
 
-    def _csv(self) -> Iterator[Candle]:
-        with self.path.open(newline="", encoding="utf-8") as handle:
-            _, first, header_line = _metadata(handle)
-            header = next(csv.reader([first]), None)
-            if header is None:
-                return
-            parse = _row_parser([name.strip().lower() for name in header], self.path)
-            for number, row in enumerate(csv.reader(handle), start=header_line + 1):
-                if row:
-                    yield parse(row, number)
+    def _csv(self, files: ExitStack) -> Iterator[Candle]:
+        """The file's rows as candles, parsed as they are read (``files`` closes it).
+
+        Built from C iterators (``map`` of the parser over the reader's non-empty rows),
+        not a generator of its own: one Python frame less for every candle of a file.
+        """
+        handle = files.enter_context(self.path.open(newline="", encoding="utf-8"))
+        _, first, header_line = _metadata(handle)
+        header = next(csv.reader([first]), None)
+        if header is None:
+            return iter(())
+        reader = csv.reader(handle)
+        parse = _row_parser([name.strip().lower() for name in header], self.path,
+                            lambda: header_line + reader.line_num)
+        return map(parse, filter(None, reader))
 
 
 def open_candle_file(path: str | Path) -> CandleFile:
@@ -172,16 +180,18 @@ def _plausible(candle: Candle) -> bool:
 
 
 class _RowParser:
-    """Turns one CSV row into a Candle, knowing which column holds what."""
+    """Turns one CSV row into a Candle, knowing which column holds what; ``line`` tells
+    an error which line of ``path`` it is on."""
 
     def __init__(self, time_index: int, zone: timedelta, prices: tuple[int, ...],
-                 value_index: int | None, path: Path) -> None:
+                 value_index: int | None, path: Path, line: Callable[[], int]) -> None:
         open_, high, low, close, volume = prices
         self._columns: tuple[int, timedelta, int, int, int, int, int, int | None] = (
             time_index, zone, open_, high, low, close, volume, value_index)
         self._path = path
+        self._line = line
 
-    def __call__(self, row: list[str], number: int) -> Candle:
+    def __call__(self, row: list[str]) -> Candle:
         # Every row of a file comes through here: one unpacking, positional arguments.
         time, zone, open_, high, low, close, volume, value = self._columns
         try:
@@ -191,10 +201,11 @@ class _RowParser:
                 None if value is None else Decimal(row[value]),
             )
         except (IndexError, ValueError, InvalidOperation) as exc:
-            raise ConfigError(f"{self._path}:{number}: not a candle row: {row!r}") from exc
+            raise ConfigError(f"{self._path}:{self._line()}: not a candle row: {row!r}") from exc
 
 
-def _row_parser(columns: list[str], path: Path) -> _RowParser:
+def _row_parser(columns: list[str], path: Path,
+                line: Callable[[], int] = lambda: 0) -> _RowParser:
     time_column = next((name for name in columns if name in _TIME_COLUMNS), None)
     missing = [kind for kind, names in _PRICE_COLUMNS.items()
                if not any(name in columns for name in names)]
@@ -207,7 +218,7 @@ def _row_parser(columns: list[str], path: Path) -> _RowParser:
     )
     value = next((columns.index(name) for name in _VALUE_COLUMNS if name in columns), None)
     return _RowParser(columns.index(time_column), _TIME_COLUMNS[time_column], prices, value,
-                      path)
+                      path, line)
 
 
 def parse_time(text: str, zone: timedelta) -> datetime:
