@@ -384,3 +384,38 @@ def test_the_last_batches_of_a_replay_written_in_the_background_are_small(
     cycles = result.to_dict()["cycles"]["decision_cycles"]
     assert len(rows(store, "cron_runs")) == cycles + 1  # every cycle stored, and the result
     store.close()
+
+
+def test_without_an_estimate_of_the_end_every_batch_is_full(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No estimate (a JSON file): no last stretch, so no small batches all replay long."""
+    from bithumb_llm_trader.backtest import replay, runner
+    from bithumb_llm_trader.records import RunRecord
+
+    from .helpers import (
+        HOLD,
+        ScriptedDecider,
+        candle_rows,
+        config,
+        run_backtest,
+        walk_prices,
+        write_csv,
+    )
+
+    data = write_csv(tmp_path / "c.csv", candle_rows(walk_prices(240)))
+    monkeypatch.setattr(replay, "FLUSH_EVERY", 16)
+    monkeypatch.setattr(replay, "LAST_BATCHES", 4)
+    monkeypatch.setattr(runner, "expected_cycles", lambda *args: None)
+    sizes: list[int] = []
+
+    class IdleWriter(FakeWriter):
+        def write(self, records: Any) -> None:
+            sizes.append(sum(isinstance(record, RunRecord) for record in records))
+            super().write(records)
+
+    monkeypatch.setattr(runner, "background_writer",
+                        lambda store: lambda: IdleWriter(store, []))
+    _, store = run_backtest(config(), data, ScriptedDecider([HOLD] * 300), db=tmp_path / "b.db")
+
+    assert len(sizes) >= 10 and set(sizes) == {16}  # the writer started at the first batch
+    store.close()

@@ -133,7 +133,7 @@ class Replay:
                  store: Store, first: datetime, backtest_id: str | None = None,
                  keep: str = "all", progress: ProgressReporter | None = None,
                  background: Callable[[], BatchWriter] | None = None,
-                 expected_cycles: int = 0) -> None:
+                 expected_cycles: int | None = None) -> None:
         section = config.strategy.model_copy(update={"candle_interval": frame.bar})
         self.config = config.model_copy(update={"strategy": section})
         self.frame, self.decider = frame, decider
@@ -305,6 +305,10 @@ class Replay:
             self._since_flush = 0
 
     def _in_last_stretch(self) -> bool:
+        """Within ``FLUSH_EVERY`` cycles of the estimated end; never without an estimate
+        (small batches all along would make the writer commit far more often)."""
+        if self._expected_cycles is None:
+            return False
         counts = self.figures.counts
         done = counts.decision_cycles + counts.protective_cycles
         return self._expected_cycles - done < FLUSH_EVERY

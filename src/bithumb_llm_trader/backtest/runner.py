@@ -92,7 +92,7 @@ class Backtest:
                         first=head[0].start, backtest_id=self._settings.backtest_id,
                         keep=self._settings.records, progress=reporter,
                         background=background_writer(self._store), expected_cycles=expected)
-        if expected >= BACKGROUND_FROM_CYCLES:
+        if expected is not None and expected >= BACKGROUND_FROM_CYCLES:
             replay.store.start_background()
         try:
             with _long_lived_objects_frozen():
@@ -114,11 +114,12 @@ BACKGROUND_FROM_CYCLES = 2 * FLUSH_EVERY
 with fewer, starting that process costs more than it saves."""
 
 
-def expected_cycles(file: CandleFile, head: list[Candle], frame: Frame) -> int:
+def expected_cycles(file: CandleFile, head: list[Candle], frame: Frame) -> int | None:
     """About how many decisions the replay will make: the file's size over the length of
-    its first lines gives the candles, the window and the cadence the rest."""
+    its first lines gives the candles, the window and the cadence the rest. None when
+    that cannot tell (a JSON file, or fewer than two candles)."""
     if file.layout != "csv" or len(head) < 2:
-        return 0  # a JSON file is read whole and is small: Bithumb pages 200 candles
+        return None  # a JSON file is read whole and is small: Bithumb pages 200 candles
     with file.path.open("rb") as handle:
         sample = handle.read(_SAMPLE_BYTES)
     lines = max(sample.count(b"\n"), 1)
