@@ -344,11 +344,10 @@ def test_a_writer_that_cannot_start_leaves_the_writes_in_place(
     assert "writes in place" in caplog.text
 
 
-def test_the_last_batches_of_a_replay_written_in_the_background_are_small(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The replay's end waits for the batch in flight: over the last stretch (as
-    estimated), batches go as soon as they hold ``LAST_BATCHES`` cycles and the writer
-    is idle, so that wait is for a small one."""
+def background_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                       estimate: bool) -> tuple[list[int], Any, Any]:
+    """A 240-candle replay with batches of 16 cycles (4 in the last stretch) handed to an
+    always idle writer: the cycles in each batch, the result and the store."""
     from bithumb_llm_trader.backtest import replay, runner
     from bithumb_llm_trader.records import RunRecord
 
@@ -366,6 +365,8 @@ def test_the_last_batches_of_a_replay_written_in_the_background_are_small(
     monkeypatch.setattr(replay, "FLUSH_EVERY", 16)
     monkeypatch.setattr(replay, "LAST_BATCHES", 4)
     monkeypatch.setattr(runner, "BACKGROUND_FROM_CYCLES", 0)
+    if not estimate:  # as for a JSON file
+        monkeypatch.setattr(runner, "expected_cycles", lambda *args: None)
     sizes: list[int] = []
 
     class IdleWriter(FakeWriter):
@@ -377,6 +378,15 @@ def test_the_last_batches_of_a_replay_written_in_the_background_are_small(
                         lambda store: lambda: IdleWriter(store, []))
     result, store = run_backtest(config(), data, ScriptedDecider([HOLD] * 300),
                                  db=tmp_path / "b.db")
+    return sizes, result, store
+
+
+def test_the_last_batches_of_a_replay_written_in_the_background_are_small(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The replay's end waits for the batch in flight: over the last stretch (as
+    estimated), batches go as soon as they hold ``LAST_BATCHES`` cycles and the writer
+    is idle, so that wait is for a small one."""
+    sizes, result, store = background_batches(tmp_path, monkeypatch, estimate=True)
 
     first_small = sizes.index(4)
     assert sizes[:first_small] == [16] * first_small and first_small >= 10
@@ -389,33 +399,7 @@ def test_the_last_batches_of_a_replay_written_in_the_background_are_small(
 def test_without_an_estimate_of_the_end_every_batch_is_full(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No estimate (a JSON file): no last stretch, so no small batches all replay long."""
-    from bithumb_llm_trader.backtest import replay, runner
-    from bithumb_llm_trader.records import RunRecord
-
-    from .helpers import (
-        HOLD,
-        ScriptedDecider,
-        candle_rows,
-        config,
-        run_backtest,
-        walk_prices,
-        write_csv,
-    )
-
-    data = write_csv(tmp_path / "c.csv", candle_rows(walk_prices(240)))
-    monkeypatch.setattr(replay, "FLUSH_EVERY", 16)
-    monkeypatch.setattr(replay, "LAST_BATCHES", 4)
-    monkeypatch.setattr(runner, "expected_cycles", lambda *args: None)
-    sizes: list[int] = []
-
-    class IdleWriter(FakeWriter):
-        def write(self, records: Any) -> None:
-            sizes.append(sum(isinstance(record, RunRecord) for record in records))
-            super().write(records)
-
-    monkeypatch.setattr(runner, "background_writer",
-                        lambda store: lambda: IdleWriter(store, []))
-    _, store = run_backtest(config(), data, ScriptedDecider([HOLD] * 300), db=tmp_path / "b.db")
+    sizes, _, store = background_batches(tmp_path, monkeypatch, estimate=False)
 
     assert len(sizes) >= 10 and set(sizes) == {16}  # the writer started at the first batch
     store.close()
