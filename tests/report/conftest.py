@@ -14,24 +14,13 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from bithumb_llm_trader.clock import ManualClock
 from bithumb_llm_trader.store import open_store
 
+from ..servers import BACKENDS, SERVER_ENV, create_scratch, drop_scratch
 from .helpers import START
 from .scenario import Scenario, build
-
-SERVER_ENV = {
-    "mariadb": "BITHUMB_TRADER_TEST_MYSQL_URL",
-    "postgres": "BITHUMB_TRADER_TEST_PG_URL",
-}
-BACKENDS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("mariadb", id="mariadb", marks=pytest.mark.mariadb),
-    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
-]
 
 
 @dataclass
@@ -39,36 +28,6 @@ class ReportDb:
     url: str
     backend: str
     scenario: Scenario
-
-
-def _scratch(backend: str) -> tuple[str, str]:
-    """A fresh scratch database or schema on the server; returns its URL and name."""
-    base = os.environ[SERVER_ENV[backend]]
-    name = f"bt_report_{secrets.token_hex(4)}"
-    engine = create_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            if backend == "mariadb":
-                conn.execute(text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4"))
-                url = make_url(base).set(database=name)
-            else:
-                conn.execute(text(f"CREATE SCHEMA {name}"))
-                url = make_url(base).update_query_dict({"options": f"-csearch_path={name}"})
-    finally:
-        engine.dispose()
-    return url.render_as_string(hide_password=False), name
-
-
-def _drop(backend: str, name: str) -> None:
-    engine = create_engine(os.environ[SERVER_ENV[backend]], isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            if backend == "mariadb":
-                conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-            else:
-                conn.execute(text(f"DROP SCHEMA IF EXISTS {name} CASCADE"))
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -84,7 +43,8 @@ def report_db(
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path / 'report.db'}"
     else:
-        url, scratch = _scratch(backend)
+        scratch = f"bt_report_{secrets.token_hex(4)}"
+        url = create_scratch(backend, scratch)
     store = open_store(url, clock=ManualClock(START))
     try:
         scenario = build(store, Path(tmp_path))
@@ -94,7 +54,7 @@ def report_db(
         yield ReportDb(url, backend, scenario)
     finally:
         if scratch is not None:
-            _drop(backend, scratch)
+            drop_scratch(backend, scratch)
 
 
 @pytest.fixture(scope="module")

@@ -18,26 +18,16 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bithumb_llm_trader.clock import ManualClock
 from bithumb_llm_trader.domain import UTC
 from bithumb_llm_trader.store import SqlStore, metadata, open_store
 
-SERVER_ENV = {
-    "mariadb": "BITHUMB_TRADER_TEST_MYSQL_URL",
-    "postgres": "BITHUMB_TRADER_TEST_PG_URL",
-}
+from ..servers import BACKENDS, SERVER_ENV, create_scratch, drop_scratch
+
 TEST_TABLES = ("legacy_trades", "upgrade_probe", "money_probe")
 """Tables tests create besides ours; dropped with ours after each test."""
-
-BACKENDS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("mariadb", id="mariadb", marks=pytest.mark.mariadb),
-    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
-]
-
 
 def drop_test_tables(engine: Engine) -> None:
     """Drop our tables and the tests' own, and nothing else."""
@@ -77,32 +67,16 @@ class ScratchServers:
         return self.made[key]
 
     def _create(self, backend: str, name: str) -> Scratch:
-        base = os.environ[SERVER_ENV[backend]]
-        engine = create_engine(base, isolation_level="AUTOCOMMIT")
         try:
-            with engine.connect() as conn:
-                if backend == "mariadb":
-                    conn.execute(text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4"))
-                    url = make_url(base).set(database=name)
-                else:
-                    conn.execute(text(f"CREATE SCHEMA {name}"))
-                    url = make_url(base).update_query_dict({"options": f"-csearch_path={name}"})
-        except SQLAlchemyError:
-            return Scratch(base, private=False)  # no rights: share the configured database
-        finally:
-            engine.dispose()
+            url = create_scratch(backend, name)
+        except SQLAlchemyError:  # no rights: share the configured database
+            return Scratch(os.environ[SERVER_ENV[backend]], private=False)
         self.cleanups.append((backend, name))
-        return Scratch(url.render_as_string(hide_password=False), private=True)
+        return Scratch(url, private=True)
 
     def close(self) -> None:
         for backend, name in self.cleanups:
-            engine = create_engine(os.environ[SERVER_ENV[backend]], isolation_level="AUTOCOMMIT")
-            with engine.connect() as conn:
-                if backend == "mariadb":
-                    conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-                else:
-                    conn.execute(text(f"DROP SCHEMA IF EXISTS {name} CASCADE"))
-            engine.dispose()
+            drop_scratch(backend, name)
 
 
 @pytest.fixture(scope="session")
