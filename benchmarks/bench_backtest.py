@@ -34,6 +34,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from bithumb_llm_trader.backtest import Backtest, BacktestResult, BacktestSettings, BufferedStore
+from bithumb_llm_trader.bootstrap.backtest import replay_engine
 from bithumb_llm_trader.clock import SystemClock
 from bithumb_llm_trader.config import StrategyConfig, load_config
 from bithumb_llm_trader.decision import RuleBasedDecider
@@ -60,7 +61,8 @@ def backtest(config: StrategyConfig, data: Path, every: str, records: str, db: P
                                take_profit_pct=config.risk.take_profit_pct)
     settings = BacktestSettings(data=data, end=end, records=records,
                                 decide_every=timedelta(minutes=int(every[:-1])))
-    runner = Backtest(config, settings, decider=decider, store=store, wall_clock=SystemClock())
+    runner = Backtest(config, settings, decider=decider, engines=replay_engine, store=store,
+                      wall_clock=SystemClock())
     started = time.perf_counter()
     result = asyncio.run(runner.run())
     seconds = time.perf_counter() - started

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import statistics
 import sys
 import tempfile
@@ -23,7 +24,8 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
-from bithumb_llm_trader.clock import ManualClock, SystemClock
+from bithumb_llm_trader.bootstrap import trading_engine
+from bithumb_llm_trader.clock import ManualClock
 from bithumb_llm_trader.config import StrategyConfig
 from bithumb_llm_trader.decision import AgentIntent, DecisionOutcome, TradeDecision
 from bithumb_llm_trader.domain import (
@@ -32,11 +34,11 @@ from bithumb_llm_trader.domain import (
     CandleInterval,
     Level,
     Market,
+    Mode,
     Orderbook,
     OrderChance,
     Ticker,
 )
-from bithumb_llm_trader.engine import TradingEngine
 from bithumb_llm_trader.market import MarketSnapshot, collect_snapshot
 from bithumb_llm_trader.paper import PaperExchange
 from bithumb_llm_trader.prompts import Prompt
@@ -48,10 +50,16 @@ START = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
 
 
 class StaticMarket:
-    """Market data with a fixed 30-level book and 200 candles; ``delay`` per call."""
+    """Market data with a fixed 30-level book and 200 candles; ``delay`` per call.
 
-    def __init__(self, delay: float = 0.0) -> None:
+    With a ``clock``, the candles are the 200 up to its now (``cycles`` more are built
+    ahead), so a clock advanced cycle after cycle never sees a stale series.
+    """
+
+    def __init__(self, delay: float = 0.0, clock: ManualClock | None = None,
+                 cycles: int = 0) -> None:
         self.delay = delay
+        self.clock = clock
         price = D(100_000_000)
         self.book = Orderbook(
             market=MARKET, timestamp=START,
@@ -62,8 +70,9 @@ class StaticMarket:
             Candle(start=START - timedelta(minutes=15 * (200 - i)), open=price,
                    high=price + 200_000 + 1000 * (i % 7), low=price - 200_000,
                    close=price + 10_000 * ((i * 37) % 11 - 5), volume=D(3))
-            for i in range(200)
+            for i in range(200 + cycles)
         ]
+        self.starts = [candle.start for candle in self.series]
 
     async def _wait(self) -> None:
         if self.delay:
@@ -88,7 +97,10 @@ class StaticMarket:
     async def candles(self, market: Market, interval: CandleInterval, count: int,
                       to: datetime | None = None) -> list[Candle]:
         await self._wait()
-        return self.series[-count:]
+        end = len(self.series)
+        if self.clock is not None:
+            end = bisect.bisect_right(self.starts, self.clock.now())
+        return self.series[max(end - count, 0):end]
 
     async def accounts(self) -> list[Balance]:
         await self._wait()
@@ -129,11 +141,11 @@ async def engine_overhead(cycles: int, db_dir: Path) -> list[float]:
         "paper": {"initial_balances": {"KRW": 10_000_000}},
     })
     store = open_store(f"sqlite:///{db_dir / 'bench.db'}", clock=clock)
-    exchange = PaperExchange(StaticMarket(), store, strategy="bench",
+    exchange = PaperExchange(StaticMarket(clock=clock, cycles=cycles), store, strategy="bench",
                              initial_balances=config.paper.initial_balances, clock=clock,
                              fee_rate=D("0.0025"), min_order_krw=D(5000))
-    engine = TradingEngine(config, exchange=exchange, decider=AlternatingDecider(),
-                           store=store, clock=clock, mode="dry")
+    engine = trading_engine(config, exchange=exchange, decider=AlternatingDecider(),
+                            store=store, clock=clock, mode=Mode.DRY)
     timings = []
     for _ in range(cycles):
         started = time.perf_counter()
@@ -152,7 +164,7 @@ async def snapshot_concurrency(latency: float, rounds: int) -> list[float]:
     timings = []
     for _ in range(rounds):
         started = time.perf_counter()
-        await collect_snapshot(market, config, SystemClock())
+        await collect_snapshot(market, config, ManualClock(START))  # the candles' time
         timings.append(time.perf_counter() - started)
     return timings
 

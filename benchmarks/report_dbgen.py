@@ -169,7 +169,7 @@ class Generator:
         return rec.ExecutionRecord(
             **common, execution_id=self.next_id("ex"), created_at=at,
             agent_intent="hold" if action == "hold" else "enter_long", action=action,
-            side=None, method="none", status=status, dry_run=True,
+            side=None, method="none", status=status, dry_run=True, mode="dry",
             result_json={"reasons": [status], "events": ["e" * 330]})
 
     def trade(self, common: dict[str, Any], at: datetime, wallet: Wallet,
@@ -204,7 +204,7 @@ class Generator:
         out.append(rec.ExecutionRecord(
             **common, execution_id=self.next_id("ex"), created_at=at,
             agent_intent="enter_long" if side == "bid" else "exit", action=action, side=side,
-            method="order", status="partial" if partial else "filled", dry_run=True,
+            method="order", status="partial" if partial else "filled", dry_run=True, mode="dry",
             client_order_id=fills[0].client_order_id,  # type: ignore[attr-defined]
             requested_notional=notional, requested_volume=round_volume(notional / arrival),
             filled_volume=volume, filled_funds=funds, avg_price=(funds / volume).quantize(
@@ -231,11 +231,11 @@ class Generator:
             fills.append(rec.FillRecord(
                 client_order_id=client_order_id, trade_id=f"t{level}", **common,
                 market="KRW-BTC", side=side, price=price, volume=take, funds=fill_funds,
-                fee=fill_fee, created_at=at, dry_run=True))
+                fee=fill_fee, created_at=at, dry_run=True, mode="dry"))
             volume, funds, fee = volume + take, funds + fill_funds, fee + fill_fee
         order = rec.OrderRecord(
             client_order_id=client_order_id, **common, market="KRW-BTC", side=side,
-            order_type="market", state="cancel" if partial else "done", dry_run=True,
+            order_type="market", state="cancel" if partial else "done", dry_run=True, mode="dry",
             created_at=at, updated_at=at, order_id="paper-" + client_order_id,
             notional=notional if side == "bid" else None,
             volume=None if side == "bid" else round_volume(notional / arrival),
@@ -265,7 +265,8 @@ class Generator:
         avg = (funds / volume).quantize(D("0.00000001")) if volume else None
         out.insert(0, rec.TwapRunRecord(
             twap_run_id=twap_run_id, strategy=common["strategy"], market="KRW-BTC", side=side,
-            status="done", dry_run=True, created_at=at, updated_at=at + timedelta(minutes=5),
+            status="done", dry_run=True, mode="dry", created_at=at,
+            updated_at=at + timedelta(minutes=5),
             duration_s=300, slice_count=slices, run_id=common["run_id"],
             total_notional=notional, arrival_price=arrival, filled_volume=volume,
             filled_funds=funds, avg_price=avg, fees=fee))
@@ -273,7 +274,7 @@ class Generator:
             **common, execution_id=self.next_id("ex"), created_at=at,
             agent_intent="enter_long" if side == "bid" else "exit",
             action="buy" if side == "bid" else "sell", side=side, method="twap",
-            status="filled", dry_run=True, twap_run_id=twap_run_id,
+            status="filled", dry_run=True, mode="dry", twap_run_id=twap_run_id,
             requested_notional=notional, filled_volume=volume, filled_funds=funds,
             avg_price=avg, fee=fee, reference_price=self.price, arrival_price=arrival,
             result_json={"events": ["e" * 330]}))

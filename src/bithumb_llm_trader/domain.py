@@ -64,6 +64,23 @@ def to_decimal(value: object, what: str = "value") -> Decimal:
     return result
 
 
+class Mode(str, Enum):
+    """How a process trades, chosen once and stamped on every row it writes.
+
+    Nothing that decides reads rows of another mode: a dry run's paper wallet must never
+    set a live run's daily loss baseline, nor a backtest's fills its cooldown.
+    """
+
+    DRY = "dry"
+    LIVE = "live"
+    BACKTEST = "backtest"
+
+    @property
+    def dry_run(self) -> bool:
+        """True unless real orders go to the exchange."""
+        return self is not Mode.LIVE
+
+
 class Side(str, Enum):
     """Order side, valued as Bithumb spells it on the wire."""
 

@@ -7,6 +7,10 @@ is followed as if the answer had arrived; confirmed absent, it is sent once more
 the SAME id (the exchange refuses a duplicate id, a second guard); if the lookup itself
 keeps failing the order is marked ``unknown``, trading stops, and the next run
 reconciles it.
+
+The executor sends through a ``PreTradeGate`` and nothing else: it is typed so, and the
+composition root (``bootstrap``) builds it so. A refusal by the gate is recorded on the
+order's row (state ``rejected``, the reason first in ``error``) and reported ``refused``.
 """
 
 from __future__ import annotations
@@ -16,17 +20,19 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from .domain import ZERO, Order, OrderRequest, OrderState, OrderType
+from .domain import ZERO, Mode, Order, OrderRequest, OrderState, OrderType
 from .errors import (
     AuthError,
     ExchangeRejected,
     OrderNotFound,
+    OrderRefused,
     OrderStateUnknown,
     RejectedError,
     RetryableError,
 )
 from .fast_init import fast_init
-from .ports import Clock, OrderGateway, Store
+from .gate import PreTradeGate
+from .ports import Clock, Store
 from .records import FillRecord, OrderRecord
 
 log = logging.getLogger(__name__)
@@ -40,10 +46,11 @@ class OrderReport:
     """What became of one order, and the log of how it got there."""
 
     client_order_id: str
-    status: str  # filled, partial, unfilled, open, rejected, not_sent, unknown
+    status: str  # filled, partial, unfilled, open, refused, rejected, not_sent, unknown
     order: Order | None = None
     error: str | None = None
     events: tuple[dict[str, Any], ...] = ()
+    refused: str | None = None  # the gate's reason, when it refused the order
 
     @property
     def filled_volume(self) -> Decimal:
@@ -83,22 +90,23 @@ class OrderExecutor:
 
     def __init__(
         self,
-        exchange: OrderGateway,
+        gate: PreTradeGate,
         store: Store,
         clock: Clock,
         *,
         strategy: str,
-        dry_run: bool,
+        mode: Mode,
         lookup_attempts: int = 3,
         lookup_delay: float = 1.0,
         follow_attempts: int = 5,
         follow_delay: float = 0.5,
     ) -> None:
-        self._exchange = exchange
+        self._exchange = gate
+        self.gate = gate
         self._store = store
         self._clock = clock
         self._strategy = strategy
-        self._dry_run = dry_run
+        self.mode = mode
         self._lookup_attempts = lookup_attempts
         self._lookup_delay = lookup_delay
         self._follow_attempts = follow_attempts
@@ -119,6 +127,9 @@ class OrderExecutor:
         events.add("recorded", client_order_id=request.client_order_id)
         try:
             order = await self._send(request, events)
+        except OrderRefused as exc:
+            report = self._close(record, OrderState.REJECTED, "refused", exc, events)
+            return replace(report, refused=exc.reason)
         except RejectedError as exc:
             return self._close(record, OrderState.REJECTED, "rejected", exc, events)
         except AuthError as exc:
@@ -132,6 +143,14 @@ class OrderExecutor:
             return self._close(record, OrderState.NOT_SENT, "not_sent", error, events)
         order = await self._follow(order, events)
         self._save(record, order)
+        if order.state is OrderState.UNKNOWN:
+            # The exchange answered with a state we do not know: it may have filled. The
+            # row says unknown, so trading halts until a later run settles it.
+            raise OrderStateUnknown(
+                f"order {request.client_order_id} is in a state we do not know; "
+                "recorded unknown until it is reconciled",
+                client_order_id=request.client_order_id,
+            )
         events.add("settled", state=order.state.value,
                    executed_volume=str(order.executed_volume))
         return OrderReport(client_order_id=request.client_order_id, status=status_of(order),
@@ -235,7 +254,8 @@ class OrderExecutor:
             side=request.side.value,
             order_type=request.order_type.value,
             state=OrderState.PENDING.value,
-            dry_run=self._dry_run,
+            dry_run=self.mode.dry_run,
+            mode=self.mode.value,
             created_at=now,
             updated_at=now,
             price=request.price,
@@ -249,14 +269,15 @@ class OrderExecutor:
         self, record: OrderRecord, state: OrderState, status: str, exc: Exception,
         events: _Log,
     ) -> OrderReport:
-        events.add(status, error=_describe(exc))
+        # A refusal's text starts with its reason (``kill_switch: ...``): keep it first.
+        error = str(exc) if isinstance(exc, OrderRefused) else _describe(exc)
+        events.add(status, error=error)
         self._store.save_order(
-            replace(record, state=state.value, updated_at=self._clock.now(),
-                    error=_describe(exc)[:500])
+            replace(record, state=state.value, updated_at=self._clock.now(), error=error[:500])
         )
-        log.warning("order %s %s: %s", record.client_order_id, status, _describe(exc))
+        log.warning("order %s %s: %s", record.client_order_id, status, error)
         return OrderReport(client_order_id=record.client_order_id, status=status,
-                           error=_describe(exc), events=tuple(events.events))
+                           error=error, events=tuple(events.events))
 
     def _save(self, record: OrderRecord, order: Order) -> OrderRecord:
         updated = replace(
@@ -297,6 +318,7 @@ def fill_records(record: OrderRecord, order: Order) -> list[FillRecord]:
             fee=fee,
             created_at=f.created_at,
             dry_run=record.dry_run,
+            mode=record.mode,
         )
         for f, fee in zip(fills, fees, strict=True)
     ]

@@ -34,6 +34,8 @@ DbOpt = Annotated[str | None, typer.Option("--db", help="database URL (default f
 JsonOpt = Annotated[bool, typer.Option("--json", help="print only JSON, no summary")]
 VerboseOpt = Annotated[int, typer.Option("-v", "--verbose", count=True, help="-v info, -vv debug")]
 NoLogFileOpt = Annotated[bool, typer.Option("--no-log-file", help="do not write logs/")]
+WaitLeaseOpt = Annotated[str | None, typer.Option(
+    "--wait-lease", help="wait this long (e.g. 30s) for another process to free the account")]
 
 
 def _injected(ctx: typer.Context) -> dict[str, Any]:
@@ -62,12 +64,14 @@ def run(
         bool, typer.Option("--reset-paper", help="restart the paper wallet from the config")
     ] = False,
     no_log_file: NoLogFileOpt = False,
+    wait_lease: WaitLeaseOpt = None,
 ) -> None:
     """Run one trading cycle (or one every --every) and print the result as JSON."""
     code = run_command(
         config, live=live, db=db, json_only=json_only, verbosity=verbose,
         openai_api_key=openai_api_key, every=every, max_cycles=max_cycles,
-        reset_paper=reset_paper, no_log_file=no_log_file, injected=_injected(ctx),
+        reset_paper=reset_paper, no_log_file=no_log_file, wait_lease=wait_lease,
+        injected=_injected(ctx),
     )
     raise typer.Exit(code)
 

@@ -127,27 +127,30 @@ class Store(Protocol):
 
     def get_order(self, client_order_id: str) -> OrderRecord | None: ...
 
-    def unsettled_orders(self, strategy: str) -> list[OrderRecord]:
-        """Orders of ``strategy`` whose state is not final, oldest first."""
+    def unsettled_orders(self, strategy: str, mode: str) -> list[OrderRecord]:
+        """Orders of ``strategy`` in ``mode`` whose state is not final, oldest first."""
         ...
 
     def save_fills_and_order(self, order: OrderRecord, fills: Sequence[FillRecord]) -> None:
         """Update an order and add its new fills together; known fills are skipped."""
         ...
 
-    def first_equity_since(self, strategy: str, since: datetime) -> Decimal | None:
-        """Total equity of the first finished-or-running cycle at or after ``since``."""
+    def first_equity_since(self, strategy: str, since: datetime, mode: str) -> Decimal | None:
+        """Total equity of the first cycle of ``mode`` at or after ``since``.
+
+        Every read that decides takes the mode: rows of another mode never count.
+        """
         ...
 
-    def last_trade_at(self, strategy: str) -> datetime | None:
-        """When the strategy last had an order fill, for cooldowns."""
+    def last_trade_at(self, strategy: str, mode: str) -> datetime | None:
+        """When the strategy last had an order fill in ``mode``, for cooldowns."""
         ...
 
-    def load_guard(self, strategy: str, market: str) -> PositionGuardRecord | None: ...
+    def load_guard(self, strategy: str, market: str, mode: str) -> PositionGuardRecord | None: ...
 
     def save_guard(self, guard: PositionGuardRecord) -> None: ...
 
-    def clear_guard(self, strategy: str, market: str) -> None: ...
+    def clear_guard(self, strategy: str, market: str, mode: str) -> None: ...
 
     def load_paper_state(
         self, strategy: str

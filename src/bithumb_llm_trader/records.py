@@ -203,6 +203,7 @@ class ExecutionRecord:
     method: str  # "order", "twap" or "none"
     status: str  # filled, partial, open, skipped, rejected, failed, unknown
     dry_run: bool
+    mode: str  # dry, live or backtest (``domain.Mode``)
     client_order_id: str | None = None
     twap_run_id: str | None = None
     requested_notional: Decimal | None = None
@@ -231,6 +232,7 @@ class OrderRecord:
     order_type: str
     state: str
     dry_run: bool
+    mode: str
     created_at: datetime
     updated_at: datetime
     order_id: str | None = None
@@ -263,6 +265,7 @@ class FillRecord:
     fee: Decimal
     created_at: datetime
     dry_run: bool
+    mode: str
 
 
 @fast_init
@@ -275,8 +278,9 @@ class TwapRunRecord:
     strategy: str
     market: str
     side: str
-    status: str  # planned, running, stopped, done, failed
+    status: str  # planned, running, stopped, done, incomplete, refused, failed
     dry_run: bool
+    mode: str
     created_at: datetime
     updated_at: datetime
     duration_s: int
@@ -354,6 +358,7 @@ class PositionGuardRecord:
     TABLE: ClassVar[str] = "position_guards"
     strategy: str
     market: str
+    mode: str  # a dry run's stops never fire a live sell, nor the other way round
     stop_loss_price: Decimal | None
     take_profit_price: Decimal | None
     entry_price: Decimal | None

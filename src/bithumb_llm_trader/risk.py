@@ -16,7 +16,7 @@ from enum import Enum
 from .allocation import CAP_POSITION, CAP_TRADE_VALUE, AllocationProposal
 from .config import RiskConfig
 from .decision import Action, AgentIntent, TradeDecision
-from .domain import KST, ZERO, Side, round_price
+from .domain import BPS, KST, ZERO, Side, round_price
 from .fast_init import fast_init
 from .market import MarketSnapshot
 
@@ -37,6 +37,12 @@ UNSETTLED_ORDERS = "unsettled_orders"
 # Shrinks
 RISK_PCT_CAPPED = "risk_pct_capped"
 MAX_TRADE_VALUE_EXCEEDED = "max_trade_value_exceeded"
+# Exit distances moved into [floor, ceiling]
+STOP_LOSS_FLOORED = "stop_loss_floored"
+STOP_LOSS_CAPPED = "stop_loss_capped"
+TAKE_PROFIT_FLOORED = "take_profit_floored"
+TAKE_PROFIT_CAPPED = "take_profit_capped"
+_SHRINKS = frozenset({RISK_PCT_CAPPED, MAX_TRADE_VALUE_EXCEEDED, MAX_POSITION_EXCEEDED})
 
 LIMIT_PRICE_BAND = Decimal("0.10")
 """A limit price further than this from the last price is a model mistake, not a plan."""
@@ -226,8 +232,13 @@ class RiskManager:
         if decision.risk_pct > self._config.max_risk_pct:
             decision = decision.model_copy(update={"risk_pct": self._config.max_risk_pct})
             reasons.append(RISK_PCT_CAPPED)
-        stop_pct = _tighter(decision.stop_loss_pct, self._config.stop_loss_pct)
-        take_pct = _tighter(decision.take_profit_pct, self._config.take_profit_pct)
+        floor = self._exit_floor(snapshot)
+        stop_pct, why = _clamp(decision.stop_loss_pct, floor, self._config.stop_loss_pct,
+                               STOP_LOSS_FLOORED, STOP_LOSS_CAPPED)
+        reasons += why
+        take_pct, why = _clamp(decision.take_profit_pct, floor, self._config.take_profit_pct,
+                               TAKE_PROFIT_FLOORED, TAKE_PROFIT_CAPPED)
+        reasons += why
         entry = snapshot.book.best_ask
         return self._verdict(
             True,
@@ -241,6 +252,14 @@ class RiskManager:
             take_profit_price=take_profit_price(entry, take_pct),
             limit_price=self._limit_price(decision, Side.BUY),
         )
+
+    def _exit_floor(self, snapshot: MarketSnapshot) -> Decimal:
+        """The nearest a stop or target may sit: closer, the spread and the fees alone
+        would trigger it, and a model could sell a position on noise."""
+        chance = snapshot.order_chance
+        costs = (snapshot.book.spread_bps / BPS + chance.taker_fee(Side.BUY)
+                 + chance.taker_fee(Side.SELL))
+        return max(self._config.min_stop_pct, costs)
 
     def _limit_price(self, decision: TradeDecision, side: Side) -> Decimal | None:
         if decision.limit_price is None:
@@ -261,7 +280,7 @@ class RiskManager:
             decision=decision,
             side=side,
             reasons=reasons,
-            shrunk=approved and bool(reasons),
+            shrunk=approved and any(r in _SHRINKS for r in reasons),
             state=state.state,
             **prices,
         )
@@ -277,8 +296,20 @@ def take_profit_price(entry: Decimal, take_pct: Decimal) -> Decimal:
     return round_price(entry * (1 + take_pct), Side.BUY)
 
 
-def _tighter(asked: Decimal | None, configured: Decimal) -> Decimal:
-    return configured if asked is None else min(asked, configured)
+def _clamp(asked: Decimal | None, floor: Decimal, ceiling: Decimal, floored: str,
+           capped: str) -> tuple[Decimal, list[str]]:
+    """The model's distance moved into [floor, ceiling], and the reason when it moved.
+
+    The configured value is the ceiling (the tighter of it and the model's wins); the
+    floor wins over a configured value below it, since such a stop could never hold.
+    """
+    if asked is None:
+        return max(ceiling, floor), []
+    if asked < floor:
+        return floor, [floored]
+    if asked > ceiling:
+        return max(ceiling, floor), [capped]
+    return asked, []
 
 
 def _off_market(limit_price: Decimal, last_price: Decimal) -> bool:

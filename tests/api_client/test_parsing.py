@@ -205,12 +205,10 @@ def test_market_buy_order_reports_the_krw_total_as_price_and_no_volume() -> None
     assert order.average_price == Decimal("61600000.00000000")
 
 
-def test_unknown_order_type_and_state_are_unexpected() -> None:
+def test_unknown_order_type_is_unexpected() -> None:
     base = load("v1_order_get_with_trades.json")
     with pytest.raises(UnexpectedResponse, match="order type"):
         parsing.parse_order({**base, "ord_type": "stop_limit"})
-    with pytest.raises(UnexpectedResponse, match="state"):
-        parsing.parse_order({**base, "state": "pending"})
 
 
 def limit_request() -> OrderRequest:

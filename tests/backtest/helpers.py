@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from bithumb_llm_trader.backtest import Backtest, BacktestResult, BacktestSettings
+from bithumb_llm_trader.bootstrap.backtest import replay_engine
 from bithumb_llm_trader.clock import ManualClock
 from bithumb_llm_trader.config import StrategyConfig
 from bithumb_llm_trader.decision import AgentIntent, DecisionOutcome, TradeDecision
@@ -159,7 +160,8 @@ def run_backtest(
     store = store or open_store(f"sqlite:///{db or data.with_suffix('.db')}")
     backtest = Backtest(cfg, BacktestSettings(data=data, backtest_id=settings.pop(
         "backtest_id", "0123456789abcdef0123456789abcdef"), **settings),
-        decider=decider, store=store, wall_clock=ManualClock(datetime(2026, 1, 2, tzinfo=UTC)))
+        decider=decider, engines=replay_engine, store=store,
+        wall_clock=ManualClock(datetime(2026, 1, 2, tzinfo=UTC)))
     return asyncio.run(backtest.run()), store
 
 

@@ -23,7 +23,7 @@ def fill(order: str, side: str, volume: str, price: str, fee: str) -> FillRecord
     funds = D(volume) * D(price)
     return FillRecord(client_order_id=order, trade_id=f"{order}-1", run_id="r", strategy="s",
                       market="KRW-BTC", side=side, price=D(price), volume=D(volume),
-                      funds=funds, fee=D(fee), created_at=T0, dry_run=True)
+                      funds=funds, fee=D(fee), created_at=T0, dry_run=True, mode="dry")
 
 
 def test_an_equity_curve_of_four_values() -> None:

@@ -13,6 +13,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from bithumb_llm_trader.backtest import Backtest, BacktestSettings, ReplayProgress
+from bithumb_llm_trader.bootstrap.backtest import replay_engine
 from bithumb_llm_trader.cli.backtest_cmd import _ProgressView
 from bithumb_llm_trader.clock import ManualClock
 from bithumb_llm_trader.main import app
@@ -39,7 +40,8 @@ def run(tmp_path: Path, clock: ManualClock, count: int = 300) -> list[ReplayProg
     seen: list[ReplayProgress] = []
     store = open_store(f"sqlite:///{tmp_path / 'bt.db'}")
     backtest = Backtest(config(), BacktestSettings(data=data),
-                        decider=ScriptedDecider([HOLD]), store=store, wall_clock=clock,
+                        decider=ScriptedDecider([HOLD]), engines=replay_engine, store=store,
+                        wall_clock=clock,
                         progress=seen.append)
     asyncio.run(backtest.run())
     store.close()
@@ -98,7 +100,7 @@ def test_a_cancelled_backtest_stops_soon_and_keeps_what_it_replayed(tmp_path: Pa
     data = write_csv(tmp_path / "c.csv", candle_rows(walk_prices(5 * YIELD_EVERY)))
     store = open_store(f"sqlite:///{tmp_path / 'bt.db'}")
     backtest = Backtest(config(), BacktestSettings(data=data),
-                        decider=ScriptedDecider([HOLD]), store=store,
+                        decider=ScriptedDecider([HOLD]), engines=replay_engine, store=store,
                         wall_clock=ManualClock(datetime(2026, 1, 2, tzinfo=UTC)))
 
     async def cancel_soon() -> None:

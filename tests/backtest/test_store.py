@@ -37,7 +37,7 @@ def run(run_id: str, minute: int = 0) -> RunRecord:
 def execution(run_id: str, method: str) -> ExecutionRecord:
     return ExecutionRecord(execution_id=f"x{run_id}", run_id=run_id, strategy=S,
                            created_at=T0, agent_intent="hold", action="hold", side=None,
-                           method=method, status="hold", dry_run=True)
+                           method=method, status="hold", dry_run=True, mode="dry")
 
 
 def feature(run_id: str) -> FeatureRecord:
@@ -49,7 +49,7 @@ def feature(run_id: str) -> FeatureRecord:
 def order(client_id: str, state: str, run_id: str = "r1") -> OrderRecord:
     return OrderRecord(client_order_id=client_id, run_id=run_id, strategy=S,
                        market="KRW-BTC", side="bid", order_type="limit", state=state,
-                       dry_run=True, created_at=T0, updated_at=T0, price=D(100),
+                       dry_run=True, mode="dry", created_at=T0, updated_at=T0, price=D(100),
                        volume=D(1))
 
 
@@ -57,7 +57,7 @@ def fill(client_id: str, trade_id: str, minute: int = 0) -> FillRecord:
     return FillRecord(client_order_id=client_id, trade_id=trade_id, run_id="r1", strategy=S,
                       market="KRW-BTC", side="bid", price=D(100), volume=D("0.5"),
                       funds=D(50), fee=D("0.1"), created_at=T0 + timedelta(minutes=minute),
-                      dry_run=True)
+                      dry_run=True, mode="dry")
 
 
 @pytest.fixture
@@ -90,18 +90,19 @@ def test_the_first_equity_of_the_day_and_the_last_fill_come_from_memory(sql: Any
         buffered.update_run(f"r{minute}", RunUpdate(total_equity_krw=D(equity)))
         buffered.update_run(f"r{minute}", RunUpdate(total_equity_krw=D(1)))  # first counts
 
-    assert buffered.first_equity_since(S, T0) == D(100)
-    assert buffered.first_equity_since(S, T0 + timedelta(minutes=5)) == D(90)
-    assert buffered.first_equity_since(S, T0 + timedelta(minutes=30)) is None
+    assert buffered.first_equity_since(S, T0, "backtest") == D(100)
+    assert buffered.first_equity_since(S, T0 + timedelta(minutes=5), "backtest") == D(90)
+    assert buffered.first_equity_since(S, T0 + timedelta(minutes=30), "backtest") is None
 
     buffered.save_order(order("o1", "wait"))
     buffered.save_fills_and_order(order("o1", "done"), [fill("o1", "t1", 3), fill("o1", "t2", 7)])
-    assert buffered.last_trade_at(S) == T0 + timedelta(minutes=7)
+    assert buffered.last_trade_at(S, "backtest") == T0 + timedelta(minutes=7)
 
 
 def test_guards_and_the_paper_wallet_stay_in_memory(sql: Any) -> None:
     buffered = BufferedStore(sql)
-    guard = PositionGuardRecord(strategy=S, market="KRW-BTC", stop_loss_price=D(90),
+    guard = PositionGuardRecord(strategy=S, market="KRW-BTC", mode="backtest",
+                                stop_loss_price=D(90),
                                 take_profit_price=D(110), entry_price=D(100), run_id="r1",
                                 updated_at=T0)
     buffered.save_guard(guard)
@@ -112,7 +113,7 @@ def test_guards_and_the_paper_wallet_stay_in_memory(sql: Any) -> None:
     buffered.save_paper_state(S, [balance], [waiting])
     buffered.flush()
 
-    assert buffered.load_guard(S, "KRW-BTC") == guard
+    assert buffered.load_guard(S, "KRW-BTC", "backtest") == guard
     assert buffered.load_paper_state(S) == ([balance], [waiting])
     assert buffered.waiting_paper_orders(S) == ["p1"]
     assert buffered.wallet_totals(S) == {"KRW": D(15)}
@@ -122,8 +123,9 @@ def test_guards_and_the_paper_wallet_stay_in_memory(sql: Any) -> None:
     buffered.save_paper_state(S, [balance], [PaperOrderRecord(
         strategy=S, order_id="p1", client_order_id="c1", state="done", updated_at=T0,
         order_json={})])
-    buffered.clear_guard(S, "KRW-BTC")
-    assert buffered.waiting_paper_orders(S) == [] and buffered.load_guard(S, "KRW-BTC") is None
+    buffered.clear_guard(S, "KRW-BTC", "backtest")
+    assert buffered.waiting_paper_orders(S) == []
+    assert buffered.load_guard(S, "KRW-BTC", "backtest") is None
 
 
 def test_an_order_written_open_is_updated_later_with_only_its_new_fills(sql: Any) -> None:
@@ -132,14 +134,14 @@ def test_an_order_written_open_is_updated_later_with_only_its_new_fills(sql: Any
     buffered.save_fills_and_order(order("o1", "wait"), [fill("o1", "t1")])
     buffered.flush()
     assert [o["state"] for o in rows(sql, "orders")] == ["wait"]
-    assert buffered.unsettled_orders(S) == [order("o1", "wait")]
+    assert buffered.unsettled_orders(S, "backtest") == [order("o1", "wait")]
 
     buffered.save_fills_and_order(order("o1", "done"), [fill("o1", "t1"), fill("o1", "t2")])
     buffered.flush()
 
     assert [o["state"] for o in rows(sql, "orders")] == ["done"]
     assert sorted(f["trade_id"] for f in rows(sql, "fills")) == ["t1", "t2"]
-    assert buffered.unsettled_orders(S) == []
+    assert buffered.unsettled_orders(S, "backtest") == []
     assert buffered.get_order("o1") is not None  # settled and forgotten: read back from SQL
 
 
@@ -315,11 +317,12 @@ with open({str(marker)!r}, "a") as out:
     out.write("ran\\n")
 replay.FLUSH_EVERY = 16
 runner.BACKGROUND_FROM_CYCLES = 0
+from bithumb_llm_trader.bootstrap.backtest import replay_engine
 config = StrategyConfig.model_validate({{"name": "script", "strategy": {{"decider": "rules",
     "candle_interval": "1m"}}, "risk": {{"kill_switch_file": None}}}})
 store = open_store("sqlite:///{tmp_path / 'script.db'}")
 result = asyncio.run(Backtest(config, BacktestSettings(data=Path({str(data)!r})),
-    decider=RuleBasedDecider(config.strategy.rules), store=store,
+    decider=RuleBasedDecider(config.strategy.rules), engines=replay_engine, store=store,
     wall_clock=ManualClock(datetime.datetime(2026, 1, 2, tzinfo=datetime.timezone.utc))).run())
 print(result.to_dict()["cycles"]["decision_cycles"])
 """, encoding="utf-8")

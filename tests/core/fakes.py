@@ -113,11 +113,11 @@ class MemoryOrderStore:
     def get_order(self, client_order_id):  # type: ignore[no-untyped-def]
         return self.orders.get(client_order_id)
 
-    def unsettled_orders(self, strategy):  # type: ignore[no-untyped-def]
+    def unsettled_orders(self, strategy, mode):  # type: ignore[no-untyped-def]
         from bithumb_llm_trader.domain import OrderState
 
-        return [o for o in self.orders.values()
-                if o.strategy == strategy and not OrderState(o.state).is_final]
+        return [o for o in self.orders.values() if o.strategy == strategy
+                and o.mode == mode and not OrderState(o.state).is_final]
 
 
 class FaultyGateway:

@@ -105,7 +105,7 @@ def test_field_overrides_and_precedence(tmp_path: Path) -> None:
 
 
 def test_bad_override_names_the_variable(tmp_path: Path) -> None:
-    path = write(tmp_path, "c.json", "{}")
+    path = write(tmp_path, "c.json", '{"name": "overridden"}')
     env = {"BITHUMB_TRADER__RISK__MIN_CONFIDENCE": "2"}
     with pytest.raises(ConfigError, match="from BITHUMB_TRADER__RISK__MIN_CONFIDENCE"):
         load_config(path, environ=env, dotenv=None)

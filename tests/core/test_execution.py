@@ -6,10 +6,10 @@ import pytest
 
 from bithumb_llm_trader.clock import ManualClock
 from bithumb_llm_trader.domain import OrderRequest, OrderState, OrderType, Side
-from bithumb_llm_trader.errors import AuthError, OrderStateUnknown
-from bithumb_llm_trader.execution import OrderExecutor
+from bithumb_llm_trader.errors import AuthError, ExchangeRejected, OrderStateUnknown
 from bithumb_llm_trader.paper import PaperExchange
 
+from ..gates import gated_executor
 from .books import KRW_BTC, T0
 from .fakes import FaultyGateway, MemoryOrderStore, MemoryPaperStore, StaticMarket
 
@@ -24,7 +24,7 @@ def setup(post_faults=(), lookup_faults=()):  # type: ignore[no-untyped-def]
                           min_order_krw=D(5000))
     gateway = FaultyGateway(paper, post_faults, lookup_faults)
     store = MemoryOrderStore()
-    executor = OrderExecutor(gateway, store, clock, strategy="s", dry_run=True)  # type: ignore[arg-type]
+    executor = gated_executor(gateway, data=paper, account=paper, store=store, clock=clock)
     return executor, gateway, store, paper
 
 
@@ -93,12 +93,27 @@ async def test_slow_indexing_is_waited_for() -> None:
 
 
 async def test_rejection_is_recorded_not_raised() -> None:
-    executor, _, store, _ = setup()
+    executor, gateway, store, _ = setup()
+
+    async def refuse(request):  # type: ignore[no-untyped-def]
+        raise ExchangeRejected("insufficient funds", status=400, name="insufficient_funds")
+
+    gateway.place_order = refuse  # type: ignore[method-assign]
+    report = await executor.execute(REQUEST, run_id="r1")
+    assert report.status == "rejected" and "insufficient" in (report.error or "")
+    assert store.orders["bt-1"].state == "rejected"
+
+
+async def test_a_refusal_by_the_gate_is_recorded_and_nothing_is_sent() -> None:
+    executor, gateway, store, _ = setup()
     too_big = OrderRequest(market=KRW_BTC, side=Side.BUY, order_type=OrderType.MARKET,
                            client_order_id="bt-2", notional=D(5_000_000))
     report = await executor.execute(too_big, run_id="r1")
-    assert report.status == "rejected" and "insufficient" in (report.error or "")
+    assert report.status == "refused" and report.refused == "insufficient_balance"
+    assert (report.error or "").startswith("insufficient_balance: ")
     assert store.orders["bt-2"].state == "rejected"
+    assert (store.orders["bt-2"].error or "").startswith("insufficient_balance")
+    assert gateway.posts == []
 
 
 async def test_auth_errors_stop_the_run() -> None:
@@ -139,3 +154,25 @@ async def test_an_id_already_on_the_exchange_is_followed_not_replaced() -> None:
     assert [e["event"] for e in report.events][:3] == [
         "recorded", "duplicate_client_order_id", "lookup"]
     assert len([b for b in await paper.accounts() if b.currency == "BTC"]) == 1
+
+
+async def test_an_order_in_a_state_we_do_not_know_is_recorded_unknown_and_stops() -> None:
+    # The exchange answers with a state we cannot read: it may have filled. Recorded
+    # ``unknown`` (trading halts until reconciled), never ``open`` with nothing filled.
+    from dataclasses import replace
+
+    executor, gateway, store, _ = setup()
+    place, lookup = gateway.place_order, gateway.get_order
+
+    async def odd_place(request):  # type: ignore[no-untyped-def]
+        return replace(await place(request), state=OrderState.UNKNOWN, fills=())
+
+    async def odd_lookup(**ids):  # type: ignore[no-untyped-def]
+        return replace(await lookup(**ids), state=OrderState.UNKNOWN)
+
+    gateway.place_order = odd_place  # type: ignore[method-assign]
+    gateway.get_order = odd_lookup  # type: ignore[method-assign]
+    with pytest.raises(OrderStateUnknown):
+        await executor.execute(REQUEST, run_id="r1")
+    assert store.orders["bt-1"].state == "unknown"
+    assert gateway.posts == ["bt-1"]

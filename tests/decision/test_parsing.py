@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 
 from bithumb_llm_trader.decision import Action, AgentIntent, TradeDecision, parse_decision
 from bithumb_llm_trader.decision.audit import decision_payload
+from bithumb_llm_trader.decision.cache import load_cached_decision, save_decision
 from bithumb_llm_trader.errors import DecisionError
+from tests.decision.llm_helpers import DictCache
 
 HOLD = {
     "action": "hold",
@@ -50,9 +52,10 @@ def test_a_mapping_is_accepted_and_its_floats_kept_exact() -> None:
 def test_a_limit_order_needs_and_keeps_its_price() -> None:
     decision = parse_decision(
         {**HOLD, "action": "buy", "agent_intent": "add", "order_type": "limit",
-         "limit_price": "150800000", "risk_pct": "0.004"}
+         "limit_price": 150800000, "risk_pct": Decimal("0.004")}
     )
     assert decision.limit_price == Decimal(150_800_000)
+    assert decision.risk_pct == Decimal("0.004")
 
 
 @pytest.mark.parametrize(
@@ -154,9 +157,12 @@ def test_a_lone_surrogate_in_the_rationale_is_refused() -> None:
     assert errors[0].startswith("rationale: ")
 
 
-def test_a_cached_decision_with_decimal_strings_round_trips() -> None:
-    decision = parse_decision(HOLD)
-    assert parse_decision(decision.model_dump_json()) == decision
+def test_decimal_strings_are_refused_from_a_model() -> None:
+    text = parse_decision(HOLD).model_dump_json()  # Decimals dumped as "0.4"
+    assert errors_of(text) == (
+        "confidence: must be a number (got '0.4'); write it without quotes",
+        "risk_pct: must be a number (got '0'); write it without quotes",
+    )
 
 
 # ---------------------------------------------------------------------------- property
@@ -212,6 +218,14 @@ def test_any_valid_decision_round_trips(data: dict[str, Any], form: str) -> None
     decision = parse_decision(raw)
     assert decision_payload(decision) == data
     assert parse_decision(json_with_numbers(decision_payload(decision))) == decision
+
+
+@given(valid_decisions())
+def test_any_cached_decision_round_trips_exactly(data: dict[str, Any]) -> None:
+    decision = parse_decision(data)
+    store = DictCache()
+    save_decision(store, "key", "model", decision)  # Decimals stored as exact strings
+    assert load_cached_decision(store, "key") == decision
 
 
 @given(valid_decisions(), st.sampled_from(["confidence", "risk_pct", "stop_loss_pct"]))

@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from bithumb_llm_trader.api_client import BithumbClient
+from bithumb_llm_trader.bootstrap import trading_engine
 from bithumb_llm_trader.clock import ManualClock
 from bithumb_llm_trader.config import StrategyConfig
 from bithumb_llm_trader.decision import AgentIntent, DecisionOutcome, TradeDecision
+from bithumb_llm_trader.domain import Mode
 from bithumb_llm_trader.engine import TradingEngine
 from bithumb_llm_trader.market import MarketSnapshot
 from bithumb_llm_trader.paper import PaperExchange
@@ -107,8 +109,8 @@ def rig(
                                  fee_rate=cfg.allocation.fee_rate,
                                  min_order_krw=cfg.allocation.min_order_krw)
     decider = ScriptedDecider(list(decisions))
-    engine = TradingEngine(cfg, exchange=exchange, decider=decider, store=store, clock=clock,
-                           mode="live" if live else "dry")
+    engine = trading_engine(cfg, exchange=exchange, decider=decider, store=store, clock=clock,
+                            mode=Mode.LIVE if live else Mode.DRY)
     return Rig(standin, client, store, clock, cfg, decider, engine, exchange)
 
 

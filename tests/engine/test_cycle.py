@@ -52,10 +52,10 @@ async def test_dry_buy_cycle_records_every_step(tmp_path: Path) -> None:
     assert '"events"' in execution["result_json"]
     order = rows(r.store, "orders")[0]
     assert order["state"] == "done" and order["dry_run"]
-    assert order["client_order_id"].startswith("bt-")
+    assert order["client_order_id"].startswith("btr-c-")
     fills = rows(r.store, "fills")
     assert sum(D(f["funds"]) for f in fills) <= D(100_000)
-    guard = r.store.load_guard("e2e", "KRW-BTC")
+    guard = r.store.load_guard("e2e", "KRW-BTC", r.engine.mode.value)
     assert guard is not None and guard.stop_loss_price is not None
     assert guard.stop_loss_price < D(100_000_000) < (guard.take_profit_price or 0)
     assert r.engine.history[-1] is result
@@ -104,7 +104,7 @@ async def test_stop_loss_exits_before_asking_the_model(tmp_path: Path) -> None:
     assert second.decision is not None and second.decision["trigger"] == "stop_loss"
     assert second.execution is not None and second.execution["status"] == "filled"
     assert second.execution["action"] == "sell"
-    assert r.store.load_guard("e2e", "KRW-BTC") is None
+    assert r.store.load_guard("e2e", "KRW-BTC", r.engine.mode.value) is None
     verdicts = rows(r.store, "risk_verdicts")
     assert "stop_loss_triggered" in verdicts[-1]["reasons_json"]
 
@@ -177,10 +177,11 @@ async def test_history_is_bounded(tmp_path: Path) -> None:
 async def test_guard_of_a_flat_position_is_cleared(tmp_path: Path) -> None:
     r = rig(tmp_path, [hold()])
     r.store.save_guard(PositionGuardRecord(
-        strategy="e2e", market="KRW-BTC", stop_loss_price=D(1), take_profit_price=D(2),
+        strategy="e2e", market="KRW-BTC", mode="dry", stop_loss_price=D(1), take_profit_price=D(2),
         entry_price=D(1), run_id="x", updated_at=r.clock.now()))
     await r.engine.run_cycle()
-    assert r.store.load_guard("e2e", "KRW-BTC") is None  # flat position clears it
+    # A flat position clears it.
+    assert r.store.load_guard("e2e", "KRW-BTC", r.engine.mode.value) is None
 
 
 async def test_a_large_trade_goes_out_as_a_twap(tmp_path: Path) -> None:
@@ -200,5 +201,5 @@ async def test_a_large_trade_goes_out_as_a_twap(tmp_path: Path) -> None:
     assert {o["twap_run_id"] for o in orders} == {twap[0]["twap_run_id"]}
     assert sum(D(o["executed_funds"]) for o in orders) == D(execution["filled_funds"])
     assert D(execution["filled_funds"]) <= D(100_000)
-    assert r.store.load_guard("e2e", "KRW-BTC") is not None
+    assert r.store.load_guard("e2e", "KRW-BTC", r.engine.mode.value) is not None
     assert r.clock.now() > result.started_at  # the slices waited on the clock

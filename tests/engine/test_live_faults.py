@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bithumb_llm_trader.engine import TradingEngine
+from bithumb_llm_trader.bootstrap import trading_engine
+from bithumb_llm_trader.domain import Mode
 
 from .helpers import buy, hold, rig, rows
 
@@ -56,8 +57,8 @@ async def test_crash_between_send_and_record_is_reconciled(tmp_path: Path) -> No
     assert run["status"] == "failed" and "interrupted" in run["error"]
 
     # The next run (a fresh engine, as after a restart) finds and settles it first.
-    fresh = TradingEngine(r.config, exchange=r.client, decider=type(r.decider)([hold()]),
-                          store=r.store, clock=r.clock, mode="live")
+    fresh = trading_engine(r.config, exchange=r.client, decider=type(r.decider)([hold()]),
+                           store=r.store, clock=r.clock, mode=Mode.LIVE)
     r.clock.advance(60)
     result = await fresh.run_cycle()
     assert result.ok
@@ -67,7 +68,7 @@ async def test_crash_between_send_and_record_is_reconciled(tmp_path: Path) -> No
     assert settled["state"] == "done" and settled["order_id"] is not None
     assert len(rows(r.store, "fills")) == 1
     assert r.standin.order_posts == 1
-    guard = r.store.load_guard("e2e", "KRW-BTC")
+    guard = r.store.load_guard("e2e", "KRW-BTC", r.engine.mode.value)
     assert guard is None or guard.stop_loss_price is not None
 
 

@@ -167,12 +167,14 @@ def test_held_coins_without_krw_market_need_no_second_round() -> None:
     assert snapshot.account.unpriced == ("DOGE",)
 
 
-def test_candles_after_taken_at_are_dropped_and_the_rest_sorted() -> None:
+def test_candles_after_taken_at_are_dropped() -> None:
     clock = ManualClock(NOW)
     past = [candle(i, "101", "99", str(100 + i % 3)) for i in range(60)]  # up to NOW - 1m
     current = candle(60, "105", "95", "103")  # starts exactly at NOW: kept
     future = [candle(61, "200", "1", "150"), candle(62, "200", "1", "160")]
-    answer = list(reversed([*past, current, *future]))  # newest first, as the wire has it
+    # oldest first, as every MarketData source returns them (the client sorts the wire's
+    # newest-first pages); a reversed series is refused by the sanity check
+    answer = [*past, current, *future]
     exchange = FakeExchange(clock, [balance("KRW", "1000")], answer)
     snapshot = collect(exchange)
     kept = (*past, current)

@@ -10,9 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from bithumb_llm_trader.api_client import BithumbClient, RateLimiter
+from bithumb_llm_trader.bootstrap import kill_switch_file
+from bithumb_llm_trader.bootstrap.portfolio import member_engines
 from bithumb_llm_trader.clock import ManualClock
 from bithumb_llm_trader.config import StrategyConfig
 from bithumb_llm_trader.decision import TradeDecision
+from bithumb_llm_trader.domain import Mode
 from bithumb_llm_trader.multi_agent import (
     Ledger,
     MemberSpec,
@@ -28,6 +31,7 @@ from bithumb_llm_trader.records import TwapRunRecord
 from bithumb_llm_trader.store import SqlStore, open_store
 
 from ..engine.helpers import ACCESS_KEY, SECRET_KEY, ScriptedDecider
+from ..gates import gated_executor
 from .standin_multi import MultiMarketStandIn
 
 D = Decimal
@@ -118,9 +122,13 @@ def rig(
     specs = [MemberSpec(m.config, D(m.weight), tmp_path / f"{m.config.name}.json")
              for m in members]
     deciders = {m.config.name: m.decider or ScriptedDecider(list(m.decisions)) for m in members}
+    mode = Mode.LIVE if live else Mode.DRY
+    executor = gated_executor(account, data=data, account=account, store=store, clock=clock,
+                              owner=PORTFOLIO, mode=mode,
+                              kill_switch=kill_switch_file(config.kill_switch_file))
     manager = MultiAgentPortfolioManager(
-        config, specs, deciders=deciders, market_data=data, account=account, gateway=account,
-        store=store, clock=clock, mode="live" if live else "dry",
-        twap_runs=lambda: list(twap_runs),
+        config, specs, deciders=deciders, market_data=data, account=account,
+        executor=executor, engines=member_engines(store, clock, mode),
+        store=store, clock=clock, twap_runs=lambda: list(twap_runs),
     )
     return PortfolioRig(standin, client, store, clock, data, manager, deciders, paper)

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from bithumb_llm_trader.domain import Market, OrderRequest, OrderType, Side
-from bithumb_llm_trader.execution import OrderExecutor
 from bithumb_llm_trader.multi_agent import (
     Intent,
     NettingBook,
@@ -19,6 +18,7 @@ from bithumb_llm_trader.multi_agent import (
 from bithumb_llm_trader.records import OrderRecord, TwapRunRecord, TwapSliceRecord
 
 from ..engine.helpers import buy, hold, rows
+from ..gates import gated_executor
 from .helpers import START, D, Member, rig, strategy
 
 pytestmark = pytest.mark.anyio
@@ -31,7 +31,8 @@ def twap(run_id: str, owner: str, *, side: str = "bid", status: str = "running",
          volume: str | None = None, price: str | None = None) -> TwapRunRecord:
     return TwapRunRecord(
         twap_run_id=run_id, strategy=owner, market="KRW-BTC", side=side, status=status,
-        dry_run=dry_run, created_at=START, updated_at=START, duration_s=600, slice_count=4,
+        dry_run=dry_run, mode="dry" if dry_run else "live", created_at=START,
+        updated_at=START, duration_s=600, slice_count=4,
         total_notional=None if total is None else D(total),
         total_volume=None if volume is None else D(volume),
         arrival_price=None if price is None else D(price), filled_funds=D(filled),
@@ -122,10 +123,12 @@ async def test_a_restart_finishes_what_a_crash_left(tmp_path: Path) -> None:
     plan = plan_netting("pf-crash", BTC, [intent], price=D(99999500), min_order_krw=D(5000))
     r.store.save_order(OrderRecord(
         client_order_id="bt-crashed-1", run_id="gone", strategy="a", market="KRW-BTC",
-        side="bid", order_type="market", state="pending", dry_run=True, created_at=START,
+        side="bid", order_type="market", state="pending", dry_run=True, mode="dry",
+        created_at=START,
         updated_at=START, notional=D(100000)))
     NettingBook(r.store, "portfolio", r.clock).save(plan, "open")
-    executor = OrderExecutor(r.paper, r.store, r.clock, strategy="portfolio", dry_run=True)
+    executor = gated_executor(r.paper, data=r.paper, account=r.paper, store=r.store,
+                              clock=r.clock, owner="portfolio")
     await executor.execute(OrderRequest(market=BTC, side=Side.BUY, order_type=OrderType.MARKET,
                                         client_order_id="pf-crash", notional=D(100000)),
                            run_id="gone")

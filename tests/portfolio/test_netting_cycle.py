@@ -121,7 +121,8 @@ async def test_live_sends_one_order_per_market_to_the_exchange(tmp_path: Path) -
     result = await r.manager.run_cycle()
     assert result.ok, [s.error for s in result.strategies]
     assert r.standin.order_posts == 2
-    assert r.standin.count("GET", "/v1/accounts") == 2  # opening and closing valuation
+    # Opening and closing valuation, and the pre-trade gate's balance check per order.
+    assert r.standin.count("GET", "/v1/accounts") == 2 + r.standin.order_posts
     assert r.balance("a", "BTC") == D("0.00200001")
     held = r.standin.balances
     for currency in ("KRW", "BTC", "ETH"):

@@ -12,7 +12,6 @@ import respx
 import yaml
 from typer.testing import CliRunner
 
-from bithumb_llm_trader.cli.portfolio_cmd import active_twap_runs
 from bithumb_llm_trader.clock import ManualClock
 from bithumb_llm_trader.main import app
 from bithumb_llm_trader.store import open_store
@@ -157,7 +156,7 @@ def test_live_sends_netted_orders_and_keeps_secrets(workdir: Path,
     assert out["mode"] == "live"
     bodies = placed_orders(standin)
     assert sorted(b["market"] for b in bodies) == ["KRW-BTC", "KRW-ETH"]
-    assert all(b["client_order_id"].startswith("pf-") for b in bodies)
+    assert all(b["client_order_id"].startswith("btr-n-") for b in bodies)
     haystacks = [result.stdout, result.stderr]
     for rows in table_rows(files / "portfolio.db").values():
         haystacks.extend(str(value) for row in rows for value in row.values())
@@ -200,7 +199,8 @@ def test_bad_input_exits_2_in_one_line(workdir: Path, setup: str, args: list[str
 def test_running_twaps_are_read_from_the_database(workdir: Path) -> None:
     store = open_store(f"sqlite:///{workdir / 't.db'}")
     for run in (twap("r1", "x"), twap("p1", "y", status="planned"),
-                twap("d1", "z", status="done")):
+                twap("d1", "z", status="done"), twap("l1", "x", dry_run=False)):
         store.save_twap_run(run)
-    assert sorted(r.twap_run_id for r in active_twap_runs(store)) == ["p1", "r1"]
+    assert sorted(r.twap_run_id for r in store.active_twap_runs("dry")) == ["p1", "r1"]
+    assert [r.twap_run_id for r in store.active_twap_runs("live")] == ["l1"]
     store.close()

@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from bithumb_llm_trader.api_client import BithumbClient
+from bithumb_llm_trader.bootstrap import trading_engine
 from bithumb_llm_trader.clock import ManualClock
 from bithumb_llm_trader.config import StrategyConfig
 from bithumb_llm_trader.decision import AgentIntent, DecisionOutcome, TradeDecision
+from bithumb_llm_trader.domain import Mode
 from bithumb_llm_trader.engine import TradingEngine
 from bithumb_llm_trader.market import MarketSnapshot
 from bithumb_llm_trader.paper import PaperExchange
@@ -153,6 +155,6 @@ def trader(
                              fee_rate=cfg.allocation.fee_rate,
                              min_order_krw=cfg.allocation.min_order_krw)
     decider = ScriptDecider([])
-    engine = TradingEngine(cfg, exchange=exchange, decider=decider, store=store, clock=clock,
-                           mode=mode)
+    engine = trading_engine(cfg, exchange=exchange, decider=decider, store=store, clock=clock,
+                            mode=Mode(mode))
     return Trader(name, standin, exchange, decider, engine, cfg)

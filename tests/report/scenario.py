@@ -36,10 +36,10 @@ from pathlib import Path
 from bithumb_llm_trader.clock import ManualClock
 from bithumb_llm_trader.decision import TradeDecision
 from bithumb_llm_trader.domain import Market, OrderRequest, OrderType, Side, average_price
-from bithumb_llm_trader.execution import OrderExecutor
 from bithumb_llm_trader.records import ExecutionRecord, TwapRunRecord, TwapSliceRecord
 from bithumb_llm_trader.store import SqlStore
 
+from ..gates import gated_executor
 from .helpers import (
     START,
     Step,
@@ -125,7 +125,8 @@ async def _twap(alpha: Trader, store: SqlStore, clock: ManualClock) -> None:
     alpha.standin.price = D(100_000_000)
     clock.set(at(110))
     started = clock.now()
-    executor = OrderExecutor(alpha.exchange, store, clock, strategy="alpha", dry_run=True)
+    executor = gated_executor(alpha.exchange, data=alpha.exchange, account=alpha.exchange,
+                              store=store, clock=clock, owner="alpha")
     slices = []
     for number in (1, 2):
         if number == 2:
@@ -148,7 +149,7 @@ async def _twap(alpha: Trader, store: SqlStore, clock: ManualClock) -> None:
     avg = average_price(funds, volume)
     store.save_twap_run(TwapRunRecord(
         twap_run_id=TWAP_ID, strategy="alpha", market="KRW-BTC", side="bid", status="done",
-        dry_run=True, created_at=started, updated_at=clock.now(), duration_s=120,
+        dry_run=True, mode="dry", created_at=started, updated_at=clock.now(), duration_s=120,
         slice_count=2, total_notional=D(100_000), arrival_price=D(100_000_000),
         filled_volume=volume, filled_funds=funds, avg_price=avg, slippage_bps=D("9.99"),
         fees=fees))
@@ -157,7 +158,7 @@ async def _twap(alpha: Trader, store: SqlStore, clock: ManualClock) -> None:
     store.write([ExecutionRecord(
         execution_id="ex-twap-1", run_id=TWAP_ID, strategy="alpha", created_at=started,
         agent_intent="enter_long", action="buy", side="bid", method="twap", status="filled",
-        dry_run=True, twap_run_id=TWAP_ID, requested_notional=D(100_000),
+        dry_run=True, mode="dry", twap_run_id=TWAP_ID, requested_notional=D(100_000),
         filled_volume=volume, filled_funds=funds, avg_price=avg, fee=fees,
         reference_price=D(99_950_000), arrival_price=D(100_000_000), slippage_bps=D("9.99"))])
 

@@ -29,7 +29,11 @@ def test_table_is_the_default(sqlite_db: ReportDb) -> None:
     result = invoke(["--db", sqlite_db.url])
     assert result.exit_code == 0, result.output
     assert "bithumb-trader report" in result.stdout
-    assert "3,198" in result.stdout and "By strategy" in result.stdout
+    assert "3,198" in result.stdout
+    # alpha traded dry, beta was a backtest: a heading each, no comparison adding them
+    assert "Paper trading (mode dry): alpha" in result.stdout
+    assert "Backtest (mode backtest): beta" in result.stdout
+    assert "By strategy" not in result.stdout
     assert max(len(line) for line in result.stdout.splitlines()) <= 100
 
 
@@ -38,7 +42,7 @@ def test_json_of_one_strategy(sqlite_db: ReportDb) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["strategies"] == ["beta"]
-    assert data["total"]["pnl"]["net_krw"] == "-999.81"
+    assert data["by_mode"]["backtest"]["total"]["pnl"]["net_krw"] == "-999.81"
 
 
 def test_since_counts_back_from_the_clock(sqlite_db: ReportDb) -> None:
@@ -47,8 +51,8 @@ def test_since_counts_back_from_the_clock(sqlite_db: ReportDb) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["period"]["start"] == "2026-03-02T03:00:00+00:00"
-    assert data["total"]["runs"]["count"] == 4
-    assert data["by_strategy"]["alpha"]["runs"]["count"] == 1
+    assert data["by_mode"]["dry"]["by_strategy"]["alpha"]["runs"]["count"] == 1
+    assert data["by_mode"]["backtest"]["total"]["runs"]["count"] == 3
 
 
 def test_from_to_in_kst(sqlite_db: ReportDb) -> None:
@@ -56,7 +60,9 @@ def test_from_to_in_kst(sqlite_db: ReportDb) -> None:
     result = invoke(["--db", sqlite_db.url, "--format", "json", "--from", "2026-03-02T11:30",
                      "--to", "2026-03-02T12:00"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["total"]["runs"]["count"] == 2
+    data = json.loads(result.stdout)
+    assert data["modes"] == ["dry"]
+    assert data["by_mode"]["dry"]["total"]["runs"]["count"] == 2
 
 
 def test_csv_to_a_file(sqlite_db: ReportDb, tmp_path: Path) -> None:
@@ -66,6 +72,16 @@ def test_csv_to_a_file(sqlite_db: ReportDb, tmp_path: Path) -> None:
     assert result.stdout == ""
     rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
     assert len(rows) == 8 and rows[0]["kind"] == "execution"
+    assert {(row["strategy"], row["mode"]) for row in rows} == {("alpha", "dry"),
+                                                                 ("beta", "backtest")}
+
+
+def test_mode_keeps_one_mode(sqlite_db: ReportDb) -> None:
+    result = invoke(["--db", sqlite_db.url, "--format", "json", "--mode", "backtest"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["modes"] == ["backtest"] and data["strategies"] == ["beta"]
+    assert list(data["by_mode"]) == ["backtest"]
 
 
 def test_table_to_a_file_has_no_colour_codes(sqlite_db: ReportDb, tmp_path: Path) -> None:
@@ -123,6 +139,9 @@ def test_unreachable_server_exits_2_without_the_password() -> None:
     (["--strategy", "gamma"], "no strategy 'gamma'"),
     (["--chart", "equity.jpg"], "--chart must end in .png, .svg or .html"),
     (["--bogus"], "unexpected arguments: --bogus"),
+    (["--mode", "paper"], "'paper' is not one of"),
+    (["--mode", "dry", "--backtest", "abc"], "--mode leaves backtests out"),
+    (["--backtest", "nosuch"], "has no backtest 'nosuch'"),
 ])
 def test_usage_errors_exit_2(sqlite_db: ReportDb, args: list[str], message: str) -> None:
     result = invoke(["--db", sqlite_db.url, *args])

@@ -57,8 +57,7 @@ def full(report_db: ReportDb) -> dict[str, Any]:
 # TWAP: 0.0005 @ 100,000,000 = 50,000 (fee 125.00) and
 # round_volume(50,000 / 100,200,000) = 0.000499 @ 100,200,000 = 49,999.8 (fee 124.99).
 ALPHA = {
-    "runs": {"count": 9, "failed": 1, "by_status": {"failed": 1, "ok": 8},
-             "by_mode": {"dry": 9, "live": 0, "backtest": 0}},
+    "runs": {"count": 9, "failed": 1, "by_status": {"failed": 1, "ok": 8}},
     "decisions": {
         # buy 0.8 + 0.3 + 0.8, sell 0.9, four HOLDs at 0: 2.8 / 8 = 0.35
         "count": 8, "mean_confidence": "0.35",
@@ -142,8 +141,7 @@ ALPHA = {
 # B1 0.001 @ 100,000,000 (fee 250.00). B3 at 99,500,000 with equity 999,250: 10% =
 # 99,925 -> round_volume(99,925 / 99,500,000) = 0.00100427 BTC = 99,924.865 (fee 249.81).
 BETA = {
-    "runs": {"count": 3, "failed": 0, "by_status": {"ok": 3},
-             "by_mode": {"dry": 0, "live": 0, "backtest": 3}},
+    "runs": {"count": 3, "failed": 0, "by_status": {"ok": 3}},
     "decisions": {"count": 3, "mean_confidence": "0.4667",  # 1.4 / 3
                   "by_action": {"buy": {"count": 2, "mean_confidence": "0.7"},
                                 "sell": {"count": 0, "mean_confidence": None},
@@ -195,55 +193,8 @@ BETA = {
     },
 }
 
-# -- both -----------------------------------------------------------------------------------
-TOTAL_MODEL = {"requests": 8, "prompt_tokens": 5900, "completion_tokens": 550,
-               "cost_usd": "0.00115", "mean_latency_ms": "4088.1",  # 32,705 / 8
-               "fallbacks_used": 1, "cached": 1}
-TOTAL = {
-    "runs": {"count": 12, "failed": 1, "by_status": {"failed": 1, "ok": 11},
-             "by_mode": {"dry": 9, "live": 0, "backtest": 3}},
-    "decisions": {"count": 11, "mean_confidence": "0.3818",  # 4.2 / 11
-                  "by_action": {"buy": {"count": 5, "mean_confidence": "0.66"},  # 3.3 / 5
-                                "sell": {"count": 1, "mean_confidence": "0.9"},
-                                "hold": {"count": 5, "mean_confidence": "0"}},
-                  "holds_by_reason": {"chosen": 2, "invalid_output": 1, "timeout": 1,
-                                      "warmup": 1}},
-    "risk": {"count": 6, "approved": 5, "shrunk": 4, "rejected": 1,
-             "rejected_by_reason": {"confidence_below_min": 1}},
-    "allocations": {"count": 5, "desired_notional_krw": "2159498",
-                    "final_notional_krw": "559898", "capped": 4,
-                    "caps_hit": {"max_single_order": 4, "max_trade_value": 4,
-                                 "max_position": 2}},
-    "executions": {
-        "count": 12, "by_status": {"filled": 5, "hold": 5, "partial": 1, "rejected": 1},
-        "by_method": {"order": 5, "twap": 1, "none": 6},
-        "attempted": 6, "filled": 5, "partial": 1, "fill_rate": "0.833333",
-        "requested_notional_krw": "659898", "filled_funds_krw": "623123.465",
-        "orders": 7, "orders_by_state": {"cancel": 1, "done": 6}, "fills": 8,
-        "bought_volume": "0.00460327", "bought_funds_krw": "459925.065",
-        "sold_volume": "0.0016", "sold_funds_krw": "163198.4",
-        "twap_runs": 1, "twap_by_status": {"done": 1},
-    },
-    "slippage": {
-        # [-199.90, 0, 0, 0, 0.07]: mean -39.966 -> -39.97, p50 the 3rd, p95 the 5th
-        "single_vs_snapshot": {"count": 5, "mean_bps": "-39.97", "p50_bps": "0",
-                               "p95_bps": "0.07", "worst_bps": "0.07"},
-        # [-200.00, 0, 0, 0, 0.07]: mean -39.986 -> -39.99
-        "single_vs_arrival": {"count": 5, "mean_bps": "-39.99", "p50_bps": "0",
-                              "p95_bps": "0.07", "worst_bps": "0.07"},
-        "twap_vs_snapshot": one("15"), "twap_vs_arrival": one("9.99"),
-    },
-    "fees": {"paid_krw": "1557.79", "single_krw": "1307.8", "twap_krw": "249.99"},
-    "pnl": {"realised_krw": "3198", "unrealised_krw": "399.2", "fees_krw": "1557.79",
-            "net_krw": "2039.41", "open_volume": {"KRW-BTC": "0.00300327"},
-            # the latest snapshot of either strategy: beta's B3 at 03:45
-            "last_price": {"KRW-BTC": "99500000"}, "unmatched_sell_volume": "0"},
-    # two curves: their ends add up, their drawdown is not defined
-    "equity": {"samples": 11, "start_krw": "2000000", "end_krw": "2002289.22",
-               "change_krw": "2289.22", "max_drawdown_krw": None,
-               "max_drawdown_pct": None},
-    "model": {"total": TOTAL_MODEL, "by_model": {"gpt-4o-mini": TOTAL_MODEL}},
-}
+# Alpha traded dry and beta was a backtest: two modes, so no total adds them up (the
+# report of version 1 did, drawing one equity curve through paper and backtest rows).
 
 SECTIONS = ("runs", "decisions", "risk", "allocations", "executions", "slippage", "fees",
             "pnl", "equity", "model")
@@ -251,34 +202,42 @@ SECTIONS = ("runs", "decisions", "risk", "allocations", "executions", "slippage"
 
 @pytest.mark.parametrize("section", SECTIONS)
 def test_alpha(full: dict[str, Any], section: str) -> None:
-    assert full["by_strategy"]["alpha"][section] == ALPHA[section]
+    assert full["by_mode"]["dry"]["by_strategy"]["alpha"][section] == ALPHA[section]
 
 
 @pytest.mark.parametrize("section", SECTIONS)
 def test_beta(full: dict[str, Any], section: str) -> None:
-    assert full["by_strategy"]["beta"][section] == BETA[section]
+    assert full["by_mode"]["backtest"]["by_strategy"]["beta"][section] == BETA[section]
 
 
 @pytest.mark.parametrize("section", SECTIONS)
-def test_total(full: dict[str, Any], section: str) -> None:
-    assert full["total"][section] == TOTAL[section]
+def test_each_mode_has_its_own_total(full: dict[str, Any], section: str) -> None:
+    assert full["by_mode"]["dry"]["total"][section] == ALPHA[section]
+    assert full["by_mode"]["backtest"]["total"][section] == BETA[section]
 
 
 def test_header(full: dict[str, Any], report_db: ReportDb) -> None:
-    assert full["report_version"] == 1
+    assert full["report_version"] == 2
     assert full["strategies"] == ["alpha", "beta"]
-    assert list(full["by_strategy"]) == ["alpha", "beta"]
+    assert full["modes"] == ["dry", "backtest"]
+    assert list(full["by_mode"]) == ["dry", "backtest"]
+    assert full["by_mode"]["dry"]["strategies"] == ["alpha"]
+    assert full["by_mode"]["backtest"]["strategies"] == ["beta"]
+    # beta's rows were traded in backtest mode without a backtest's result row
+    assert full["backtests"] == {"beta": {"backtest_id": None, "ran_at": None,
+                                          "chosen": "unrecorded", "recorded": 0}}
     assert full["period"] == {"start": None, "end": None}
     assert full["generated_at"] == NOW.isoformat()
-    assert list(full["total"]) == list(SECTIONS)
+    assert list(full["by_mode"]["dry"]["total"]) == list(SECTIONS)
     assert full["database"] == redact_url(report_db.url)
+    assert "total" not in full and "by_strategy" not in full
 
 
 def test_one_strategy_is_its_own_total(report_db: ReportDb) -> None:
     data = report(report_db, Scope(Period(), strategies=("beta",)))
     assert data["strategies"] == ["beta"]
-    assert data["total"] == BETA
-    assert data["by_strategy"] == {"beta": BETA}
+    assert data["by_mode"] == {"backtest": {"strategies": ["beta"], "total": BETA,
+                                            "by_strategy": {"beta": BETA}}}
 
 
 def test_period_in_the_middle(report_db: ReportDb) -> None:
@@ -287,10 +246,10 @@ def test_period_in_the_middle(report_db: ReportDb) -> None:
     period = Period(parse_instant("2026-03-02T02:20Z", what="--from", end=False),
                     parse_instant("2026-03-02T03:10Z", what="--to", end=True))
     data = report(report_db, Scope(period))
-    assert data["strategies"] == ["alpha"]
+    assert data["strategies"] == ["alpha"] and data["modes"] == ["dry"]
     assert data["period"] == {"start": "2026-03-02T02:20:00+00:00",
                               "end": "2026-03-02T03:10:00+00:00"}
-    total = data["total"]
+    total = data["by_mode"]["dry"]["total"]
     assert total["runs"]["count"] == 3 and total["runs"]["failed"] == 0
     assert total["decisions"]["count"] == 3
     assert total["decisions"]["mean_confidence"] == "0.5667"  # (0.8 + 0.9 + 0) / 3
@@ -316,7 +275,7 @@ def test_period_ending_before_the_sell(report_db: ReportDb) -> None:
     valued at A7's snapshot price, 100,000,000: 0.0016 BTC = 160,000 against a cost of
     160,000.4."""
     period = Period(None, parse_instant("2026-03-02T02:40:00+00:00", what="--to", end=True))
-    total = report(report_db, Scope(period))["total"]
+    total = report(report_db, Scope(period))["by_mode"]["dry"]["total"]
     assert total["pnl"]["realised_krw"] == "0"
     assert total["pnl"]["unrealised_krw"] == "-0.4"
     assert total["pnl"]["open_volume"] == {"KRW-BTC": "0.0016"}
@@ -328,8 +287,15 @@ def test_period_ending_before_the_sell(report_db: ReportDb) -> None:
 def test_period_without_activity(report_db: ReportDb) -> None:
     period = Period(parse_instant("2027-01-01", what="--from", end=False), None)
     data = report(report_db, Scope(period))
-    assert data["strategies"] == []
-    assert data["by_strategy"] == {}
-    assert data["total"]["runs"]["count"] == 0
-    assert data["total"]["equity"]["start_krw"] is None
-    assert data["total"]["slippage"]["single_vs_arrival"] == NO_SLIPPAGE
+    assert data["strategies"] == [] and data["modes"] == []
+    assert data["by_mode"] == {} and data["backtests"] == {}
+
+
+def test_a_mode_asked_for_is_reported_even_when_empty(report_db: ReportDb) -> None:
+    data = report(report_db, Scope(Period(), modes=("live",)))
+    assert data["modes"] == ["live"] and data["strategies"] == []
+    live = data["by_mode"]["live"]
+    assert live["strategies"] == [] and live["by_strategy"] == {}
+    assert live["total"]["runs"]["count"] == 0
+    assert live["total"]["equity"]["start_krw"] is None
+    assert live["total"]["slippage"]["single_vs_arrival"] == NO_SLIPPAGE

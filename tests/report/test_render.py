@@ -47,11 +47,17 @@ def table_text(report: Report, width: int = 100) -> str:
 def test_table_fits_100_columns_and_shows_the_figures(built: Report) -> None:
     text = table_text(built)
     assert max(len(line) for line in text.splitlines()) <= 100
-    for expected in ("strategies: alpha, beta", "invalid_output", "confidence_below_min",
-                     "max_single_order", "1,557.79", "3,198", "399.2", "-39.99",
-                     "9.99", "2,002,289.22", "gpt-4o-mini", "4088.1", "83.3333%",
-                     "By strategy", "1,003,039.22", "999,250"):
+    for expected in ("strategies: alpha, beta", "modes: dry, backtest",
+                     "backtest of beta: rows without a recorded backtest result",
+                     "Paper trading (mode dry): alpha", "Backtest (mode backtest): beta",
+                     "invalid_output", "confidence_below_min", "max_single_order",
+                     "1,057.98", "499.81", "3,198", "899.2", "-66.64", "9.99", "75%",
+                     "gpt-4o-mini", "386.4", "30000", "1,003,039.22", "999,250", "0.125%"):
         assert expected in text, expected
+    # no total of paper and backtest figures: alpha's and beta's fees never added up
+    for mixed in ("1,557.79", "2,002,289.22", "By strategy"):
+        assert mixed not in text, mixed
+    assert text.index("Paper trading") < text.index("Backtest (mode")
 
 
 def test_one_strategy_has_no_comparison(sqlite_db: ReportDb) -> None:
@@ -89,8 +95,13 @@ def test_json_is_the_dict_and_numbers_are_strings(built: Report) -> None:
 
 def test_json_keys_are_stable(built: Report) -> None:
     """The documented keys (README): renaming one is a breaking change."""
-    total = report_to_dict(built)["total"]
-    assert list(total["runs"]) == ["count", "failed", "by_status", "by_mode"]
+    data = report_to_dict(built)
+    assert list(data) == ["report_version", "database", "generated_at", "period",
+                          "strategies", "modes", "backtests", "by_mode"]
+    assert list(data["by_mode"]["dry"]) == ["strategies", "total", "by_strategy"]
+    assert list(data["backtests"]["beta"]) == ["backtest_id", "ran_at", "chosen", "recorded"]
+    total = data["by_mode"]["dry"]["total"]
+    assert list(total["runs"]) == ["count", "failed", "by_status"]
     assert list(total["decisions"]) == ["count", "mean_confidence", "by_action",
                                         "holds_by_reason"]
     assert list(total["risk"]) == ["count", "approved", "shrunk", "rejected",
@@ -149,6 +160,7 @@ def test_csv_has_one_row_per_order_execution_and_twap_slice(sqlite_db: ReportDb)
     assert (sell["slippage_vs_snapshot_bps"], sell["slippage_vs_arrival_bps"]) == (
         "-199.9", "-200")
     assert sell["dry_run"] == "true" and sell["time"] == "2026-03-02T02:45:00+00:00"
+    assert [row["mode"] for row in rows] == ["dry"] * 4 + ["backtest"] * 2 + ["dry"] * 2
     first, second = rows[6], rows[7]
     assert (first["twap_run_id"], first["slice_no"], second["slice_no"]) == (TWAP_ID, "1", "2")
     # slice 2: 0.000499 BTC at 100,200,000 against the 100,000,000 arrival: +20 bps

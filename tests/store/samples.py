@@ -93,7 +93,7 @@ def execution(run_id: str = "run-1") -> r.ExecutionRecord:
     return r.ExecutionRecord(
         execution_id="exe-1", run_id=run_id, strategy="alpha", created_at=at(7),
         agent_intent="open", action="BUY", side="bid", method="order", status="filled",
-        dry_run=True, client_order_id="coid-1", requested_notional=Decimal("50000"),
+        dry_run=True, mode="dry", client_order_id="coid-1", requested_notional=Decimal("50000"),
         filled_volume=Decimal("0.00034843"), filled_funds=Decimal("49999.705"),
         avg_price=Decimal("143500000"), fee=Decimal("19.999882"),
         result_json={"fills": 1, "slippage_bps": Decimal("0.00")},
@@ -104,7 +104,8 @@ def order(client_order_id: str = "coid-1", *, state: str = "pending", created: f
           strategy: str = "alpha", **kw: Any) -> r.OrderRecord:
     base = r.OrderRecord(
         client_order_id=client_order_id, run_id="run-1", strategy=strategy, market="KRW-BTC",
-        side="bid", order_type="market", state=state, dry_run=True, created_at=at(created),
+        side="bid", order_type="market", state=state, dry_run=True, mode="dry",
+        created_at=at(created),
         updated_at=at(created), notional=Decimal("50000"),
     )
     return replace(base, **kw)
@@ -116,13 +117,14 @@ def fill(trade_id: str, client_order_id: str = "coid-1", *, created: float = 7,
         client_order_id=client_order_id, trade_id=trade_id, run_id="run-1", strategy=strategy,
         market="KRW-BTC", side="bid", price=Decimal("143500000"), volume=Decimal("0.0001"),
         funds=Decimal("14350"), fee=Decimal("5.74"), created_at=at(created), dry_run=True,
+        mode="dry",
     )
 
 
 def twap_run(twap_run_id: str = "twap-1", **kw: Any) -> r.TwapRunRecord:
     base = r.TwapRunRecord(
         twap_run_id=twap_run_id, strategy="alpha", market="KRW-BTC", side="bid",
-        status="planned", dry_run=True, created_at=at(10), updated_at=at(10),
+        status="planned", dry_run=True, mode="dry", created_at=at(10), updated_at=at(10),
         duration_s=1800, slice_count=3, total_notional=Decimal("3000000"),
         params_json={"slices": 3},
     )

@@ -104,7 +104,7 @@ def test_an_overlong_string_leaves_the_whole_batch_unwritten(tmp_path: Path) -> 
                     started_at=started)
     with pytest.raises(StoreError, match=r"cron_runs\.run_id: 200 characters"):
         store.write([good, bad])
-    assert store.first_equity_since("s", started - timedelta(days=1)) is None
+    assert store.first_equity_since("s", started - timedelta(days=1), "dry") is None
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM cron_runs").scalar() == 0
     store.close()

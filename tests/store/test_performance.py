@@ -29,8 +29,8 @@ def one_cycle(store: SqlStore, n: int) -> None:
                  sm.feature(run_id)])
     store.update_run(run_id, r.RunUpdate(total_equity_krw=Decimal("1000000"),
                                          last_price=Decimal("143500000")))
-    store.first_equity_since("alpha", sm.at(0))
-    store.last_trade_at("alpha")
+    store.first_equity_since("alpha", sm.at(0), "dry")
+    store.last_trade_at("alpha", "dry")
     store.update_run(run_id, r.RunUpdate(trading_state="ACTIVE"))
     store.write([sm.request(run_id), sm.signal(run_id)])
     store.write([sm.verdict(run_id), sm.allocation(run_id)])

@@ -135,9 +135,9 @@ def test_unsettled_orders_are_the_open_ones_of_the_strategy_oldest_first(
     ]:
         store.save_order(sm.order(coid, state=state, created=created))
     store.save_order(sm.order("other", state="wait", strategy="beta"))
-    unsettled = store.unsettled_orders("alpha")
+    unsettled = store.unsettled_orders("alpha", "dry")
     assert [o.client_order_id for o in unsettled] == ["early", "unknown", "watch", "late"]
-    assert store.unsettled_orders("nobody") == []
+    assert store.unsettled_orders("nobody", "dry") == []
 
 
 def test_save_fills_and_order_skips_fills_already_stored(store: SqlStore) -> None:
@@ -171,11 +171,11 @@ def test_a_fill_needs_its_order(store: SqlStore) -> None:
 
 
 def test_last_trade_at_is_the_latest_fill_of_the_strategy(store: SqlStore) -> None:
-    assert store.last_trade_at("alpha") is None
+    assert store.last_trade_at("alpha", "dry") is None
     store.save_fills_and_order(sm.order(), [sm.fill("t-1", created=7), sm.fill("t-2", created=9)])
     store.save_fills_and_order(sm.order("b", strategy="beta"),
                                [sm.fill("t-3", "b", created=99, strategy="beta")])
-    last = store.last_trade_at("alpha")
+    last = store.last_trade_at("alpha", "dry")
     assert last == at(9)
     assert last is not None and last.utcoffset() == timedelta(0)
 
@@ -189,36 +189,37 @@ def test_first_equity_since_takes_the_earliest_run_with_equity(store: SqlStore) 
         sm.run("second", started=30, total_equity_krw=Decimal("1100000")),
         sm.run("other", strategy="beta", started=15, total_equity_krw=Decimal("5")),
     ])
-    assert store.first_equity_since("alpha", at(0)) == Decimal("1000000.5")
-    assert store.first_equity_since("alpha", at(20)) == Decimal("1000000.5")
-    assert store.first_equity_since("alpha", at(21)) == Decimal("1100000")
-    assert store.first_equity_since("alpha", at(31)) is None
-    assert store.first_equity_since("alpha", at(0).astimezone(KST)) == Decimal("1000000.5")
+    assert store.first_equity_since("alpha", at(0), "dry") == Decimal("1000000.5")
+    assert store.first_equity_since("alpha", at(20), "dry") == Decimal("1000000.5")
+    assert store.first_equity_since("alpha", at(21), "dry") == Decimal("1100000")
+    assert store.first_equity_since("alpha", at(31), "dry") is None
+    assert store.first_equity_since("alpha", at(0).astimezone(KST),
+                                    "dry") == Decimal("1000000.5")
 
 
 def test_first_equity_since_refuses_a_naive_time(store: SqlStore) -> None:
     with pytest.raises(StoreError, match="naive"):
-        store.first_equity_since("alpha", datetime(2026, 3, 2))
+        store.first_equity_since("alpha", datetime(2026, 3, 2), "dry")
 
 
 # -- guards ------------------------------------------------------------------------------
 def test_guards_save_load_replace_clear(store: SqlStore) -> None:
     guard = r.PositionGuardRecord(
-        strategy="alpha", market="KRW-BTC", stop_loss_price=Decimal("140000000"),
+        strategy="alpha", market="KRW-BTC", mode="dry", stop_loss_price=Decimal("140000000"),
         take_profit_price=Decimal("150000000.5"), entry_price=None, run_id="run-1",
         updated_at=at(0),
     )
-    assert store.load_guard("alpha", "KRW-BTC") is None
+    assert store.load_guard("alpha", "KRW-BTC", "dry") is None
     store.save_guard(guard)
-    assert store.load_guard("alpha", "KRW-BTC") == guard
+    assert store.load_guard("alpha", "KRW-BTC", "dry") == guard
     moved = replace(guard, stop_loss_price=Decimal("145000000"), updated_at=at(60))
     store.save_guard(moved)
     store.save_guard(replace(guard, market="KRW-ETH"))
-    assert store.load_guard("alpha", "KRW-BTC") == moved
-    store.clear_guard("alpha", "KRW-BTC")
-    store.clear_guard("alpha", "KRW-BTC")  # clearing twice is fine
-    assert store.load_guard("alpha", "KRW-BTC") is None
-    assert store.load_guard("alpha", "KRW-ETH") == replace(guard, market="KRW-ETH")
+    assert store.load_guard("alpha", "KRW-BTC", "dry") == moved
+    store.clear_guard("alpha", "KRW-BTC", "dry")
+    store.clear_guard("alpha", "KRW-BTC", "dry")  # clearing twice is fine
+    assert store.load_guard("alpha", "KRW-BTC", "dry") is None
+    assert store.load_guard("alpha", "KRW-ETH", "dry") == replace(guard, market="KRW-ETH")
 
 
 # -- paper state -------------------------------------------------------------------------
@@ -386,16 +387,36 @@ def test_ids_and_names_are_case_sensitive_on_every_backend(store: SqlStore) -> N
     store.save_order(sm.order("COID-A", strategy="Alpha"))
     assert store.get_order("coid-a") == sm.order("coid-a")
     assert store.get_order("COID-A") == sm.order("COID-A", strategy="Alpha")
-    assert [o.client_order_id for o in store.unsettled_orders("alpha")] == ["coid-a"]
+    assert [o.client_order_id for o in store.unsettled_orders("alpha", "dry")] == ["coid-a"]
 
 
 
 def test_backtest_rows_never_set_live_baselines(store: SqlStore) -> None:
     store.write([sm.run("bt-run", mode="backtest", total_equity_krw=Decimal(1))])
     store.write([sm.run("live-run", mode="dry", started=1, total_equity_krw=Decimal(2))])
-    assert store.first_equity_since("alpha", at(-86_400)) == Decimal(2)
-    store.save_order(sm.order("bt-order", state="done", run_id="bt-run"))
-    backtest_fill = replace(sm.fill("t1", "bt-order"), run_id="bt-run")
-    store.save_fills_and_order(sm.order("bt-order", state="done", run_id="bt-run"),
-                               [backtest_fill])
-    assert store.last_trade_at("alpha") is None
+    assert store.first_equity_since("alpha", at(-86_400), "dry") == Decimal(2)
+    order = replace(sm.order("bt-order", state="done", run_id="bt-run"), mode="backtest")
+    store.save_order(order)
+    backtest_fill = replace(sm.fill("t1", "bt-order"), run_id="bt-run", mode="backtest")
+    store.save_fills_and_order(order, [backtest_fill])
+    assert store.last_trade_at("alpha", "dry") is None
+    assert store.last_trade_at("alpha", "backtest") is not None
+
+
+def test_every_read_that_decides_sees_only_its_own_mode(store: SqlStore) -> None:
+    # A dry run first (a paper wallet of 1,000,000), then live with 48,000,000.
+    store.write([sm.run("dry-run", mode="dry", total_equity_krw=Decimal(1_000_000))])
+    store.write([sm.run("live-run", mode="live", started=1,
+                        total_equity_krw=Decimal(48_000_000))])
+    assert store.first_equity_since("alpha", at(-86_400), "live") == Decimal(48_000_000)
+    assert store.first_equity_since("alpha", at(-86_400), "dry") == Decimal(1_000_000)
+    store.save_order(replace(sm.order("dry-open"), mode="dry"))
+    assert store.unsettled_orders("alpha", "live") == []
+    assert [o.client_order_id for o in store.unsettled_orders("alpha", "dry")] == ["dry-open"]
+    guard = r.PositionGuardRecord(strategy="alpha", market="KRW-BTC", mode="dry",
+                                  stop_loss_price=Decimal(1), take_profit_price=None,
+                                  entry_price=None, run_id="dry-run", updated_at=at(0))
+    store.save_guard(guard)
+    assert store.load_guard("alpha", "KRW-BTC", "live") is None
+    store.clear_guard("alpha", "KRW-BTC", "live")
+    assert store.load_guard("alpha", "KRW-BTC", "dry") == guard

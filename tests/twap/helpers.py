@@ -28,13 +28,16 @@ from bithumb_llm_trader.paper import PaperExchange
 from bithumb_llm_trader.store import SqlStore, open_store
 from bithumb_llm_trader.twap import TWAPExecutor, TwapParams
 
+from ..gates import gated_executor
+
 D = Decimal
 KRW_BTC = Market.parse("KRW-BTC")
 START = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
 MINUTE = timedelta(minutes=1)
 
 
-def book(asks: Sequence[tuple[str, str]], bids: Sequence[tuple[str, str]] = ()) -> Orderbook:
+def book(asks: Sequence[tuple[str, str]],
+         bids: Sequence[tuple[str, str]] = (("99990000", "1"),)) -> Orderbook:
     return Orderbook(market=KRW_BTC, timestamp=START,
                      asks=tuple(Level(D(p), D(s)) for p, s in asks),
                      bids=tuple(Level(D(p), D(s)) for p, s in bids))
@@ -166,7 +169,9 @@ def build(clock: ManualClock, market: ScheduledMarket, store: SqlStore,
                           fee_rate=D("0.0025"), min_order_krw=D(5000))
     gateway = Gateway(paper, clock)
     counter = iter(range(1, 1000))
-    executor = TWAPExecutor(gateway, clock, store, strategy="twap-test", dry_run=True,  # type: ignore[arg-type]
+    orders = gated_executor(gateway, data=paper, account=paper, store=store, clock=clock,
+                            owner="twap-test")
+    executor = TWAPExecutor(paper, clock, store, strategy="twap-test", orders=orders,
                             new_id=lambda: f"{next(counter):04d}" + "ab" * 14)
     return Rig(clock, market, store, paper, gateway, executor)
 

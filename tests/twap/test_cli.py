@@ -15,12 +15,12 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from bithumb_llm_trader.bootstrap import build_runtime
+from bithumb_llm_trader.bootstrap import build_runtime, twap_executor
 from bithumb_llm_trader.clock import ManualClock
 from bithumb_llm_trader.config import load_config
 from bithumb_llm_trader.domain import Side
 from bithumb_llm_trader.main import app
-from bithumb_llm_trader.twap import TWAPExecutor, TwapParams
+from bithumb_llm_trader.twap import TwapParams
 
 from ..standin import BithumbStandIn
 from .helpers import START, Gateway, PowerCut
@@ -35,6 +35,8 @@ def write_config(path: Path, name: str = "strategy.json", **overrides: Any) -> P
         "name": "twap-cli",
         "twap": {"duration": "4m", "slices": 4},
         "allocation": {"max_slippage_bps": 25},
+        # Caps wide enough for these TWAPs; test_gate_paths.py tests the gate's refusals.
+        "risk": {"max_trade_value": 50_000_000, "max_position_size": 500_000_000},
         "paper": {"initial_balances": {"KRW": 10_000_000, "BTC": 1}},
         "database": {"url": f"sqlite:///{path / 'twap.db'}"},
     }
@@ -139,15 +141,14 @@ async def crash_during_slice_3(config_path: Path, standin: BithumbStandIn,
     runtime = build_runtime(config, clock=clock, transport=standin.transport())
     gateway = Gateway(runtime.exchange, clock)  # type: ignore[arg-type]
     gateway.faults[3] = "crash_before"
-    executor = TWAPExecutor(gateway, clock, runtime.store, strategy=config.name,  # type: ignore[arg-type]
-                            dry_run=True)
+    executor = twap_executor(config, exchange=gateway, store=runtime.store, clock=clock,  # type: ignore[arg-type]
+                             mode=runtime.mode)
     try:
         with pytest.raises(PowerCut):
             await executor.run(TwapParams.from_config(config, side=Side.BUY,
                                                       notional=D(400_000)))
     finally:
         await runtime.aclose()
-        runtime.store.close()
     return gateway
 
 
@@ -156,7 +157,8 @@ def test_resume_after_a_crash_sends_only_the_unsent_slices(
     workdir: Path, with_config: bool,
 ) -> None:
     standin, clock = stand_in()
-    config_path = write_config(workdir)
+    # No coins to start with: resumed without its file, the run meets the default caps.
+    config_path = write_config(workdir, paper={"initial_balances": {"KRW": 10_000_000}})
     gateway = asyncio.run(crash_during_slice_3(config_path, standin, clock))
     (twap_run_id,) = {r["twap_run_id"] for r in rows_of(workdir, "twap_runs")}
     assert gateway.posted_slices() == [1, 2]
@@ -188,15 +190,16 @@ def test_live_needs_the_flag_the_file_and_keys(workdir: Path,
     monkeypatch.setenv("BITHUMB_API_KEY", KEY)
     monkeypatch.setenv("BITHUMB_API_SECRET", SECRET)
     live = invoke([str(config), *trade, "--live", "--json"], standin, clock)
-    assert live.exit_code == 0, live.output
     out = json.loads(live.stdout)
+    # Nothing filled: the TWAP says so and the exit code is not 0.
+    assert live.exit_code == 1 and out["status"] == "incomplete", live.output
     assert out["mode"] == "live" and out["dry_run"] is False
     # The stand-in rests every limit order: each slice is sent once, then cancelled.
     assert standin.order_posts == 2 and standin.count("DELETE", "/v2/order") == 2
     assert all(o.state == "cancel" for o in standin.orders.values())
     sent = [json.loads(r.content) for r in standin.requests if r.method == "POST"]
     assert [b["client_order_id"] for b in sent] == [
-        f"tw-{out['twap_run_id'][:12]}-1", f"tw-{out['twap_run_id'][:12]}-2"]
+        f"btr-s-{out['twap_run_id'][:20]}-1", f"btr-s-{out['twap_run_id'][:20]}-2"]
     assert {b["order_type"] for b in sent} == {"limit"}
     assert {b["price"] for b in sent} == {"100250000"}
     for secret in (KEY, SECRET):

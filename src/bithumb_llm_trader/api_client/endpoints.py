@@ -144,6 +144,24 @@ AUTH_ERROR_NAMES = frozenset({
     "blocked_member_id",
 })
 """Named auth failures, recognised even when they arrive with a 2xx status."""
+RATE_LIMIT_ERROR_NAMES = frozenset({"too_many_requests"})
+"""UNVERIFIED: whether throttling answers 429, and with which name, is undocumented."""
+
+# The legacy "API 1.0" error form {"status": "5600", "message": ...}, which can arrive with
+# any HTTP status, 200 included. Codes and messages from the v1.2.0 docs' error table
+# (apidocs.bithumb.com/v1.2.0/docs/api-주요-에러-코드); API_NOTES.md does not list them.
+# A four-digit error name in the JWT form is read as the same code.
+LEGACY_STATUS_FIELD = "status"
+LEGACY_MESSAGE_FIELD = "message"
+LEGACY_SUCCESS = "0000"
+LEGACY_CUSTOM_NOTICE = "5600"  # one code for many messages, throttling among them
+LEGACY_RATE_LIMIT_MESSAGES = ("too many connections", "please try again", "접속 차단된 ip")
+"""Lower-case parts of 5600 messages that mean "too many requests" or an IP blocked for it."""
+LEGACY_UNAVAILABLE_CODES = frozenset({"5400", "5900"})  # Database Fail, Unknown Error
+LEGACY_AUTH_CODES = frozenset({"5200", "5300", "5302"})  # not member, bad key, IP/permission
+LEGACY_BAD_REQUEST = "5100"
+LEGACY_AUTH_MESSAGES = ("auth data", "request time")
+"""Lower-case parts of 5100 messages that are auth failures (bad auth data, clock skew)."""
 
 RETRY_AFTER_HEADER = "Retry-After"
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"

@@ -3,7 +3,9 @@
 No I/O here, so every wire shape is tested on plain dicts. Payloads must come from
 ``json.loads(..., parse_float=Decimal)``: a float anywhere is refused rather than turned
 into an inexact price. A missing field or a value of the wrong kind raises
-``UnexpectedResponse`` naming the field, instead of a bare KeyError far from the cause.
+``UnexpectedResponse`` naming the field, instead of a bare KeyError far from the cause; a
+number that cannot be real (NaN, 1e40, a negative balance) raises ``ImplausibleNumber``.
+An order state we do not know is ``OrderState.UNKNOWN``: never read as still open.
 """
 
 from __future__ import annotations
@@ -35,10 +37,18 @@ from ..domain import (
     TradeTick,
     to_decimal,
 )
-from ..errors import ExchangeRejected, UnexpectedResponse
+from ..errors import ExchangeRejected, ImplausibleNumber, UnexpectedResponse
 from .endpoints import WIRE_LIMIT, WIRE_MARKET_TYPES
 
+MAX_EXCHANGE_NUMBER = Decimal("1e15")
+"""The largest magnitude any number from the exchange may have, like the config's
+``MAX_KRW``: far above any real balance, price or volume, and small enough that amounts
+quantized to 1e-8 keep within ``Decimal``'s 28 digits instead of raising InvalidOperation."""
+MIN_EXCHANGE_MAGNITUDE = Decimal("1e-20")
+"""The smallest non-zero magnitude accepted: far below any real fee rate or volume step,
+and dividing by it cannot overflow ``Decimal`` (``1e-999999999`` would)."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MAX_MILLIS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last datetime can hold
 _EXCHANGE_STATES = MappingProxyType({
     state.value: state
     for state in (OrderState.WAIT, OrderState.WATCH, OrderState.DONE, OrderState.CANCEL)
@@ -85,19 +95,34 @@ class _Fields:
     def texts(self, key: str) -> tuple[str, ...]:
         return tuple(str(item) for item in self.items(key)) if self.has(key) else ()
 
-    def decimal(self, key: str) -> Decimal:
+    def decimal(self, key: str, *, signed: bool = False) -> Decimal:
+        """A finite number within ``MAX_EXCHANGE_NUMBER``; below zero only if ``signed``."""
+        value = self.raw(key)
         try:
-            return to_decimal(self.raw(key), f"{self._what}.{key}")
+            number = to_decimal(value, f"{self._what}.{key}")
         except (TypeError, ValueError) as exc:
-            raise self.error(key, f"is not an exact number ({exc})") from exc
+            raise self.implausible(key, f"is not an exact finite number ({exc})") from exc
+        if abs(number) > MAX_EXCHANGE_NUMBER:
+            raise self.implausible(key, f"is beyond {MAX_EXCHANGE_NUMBER:,f}: {value!r}"[:200])
+        if number and abs(number) < MIN_EXCHANGE_MAGNITUDE:
+            raise self.implausible(key, f"is below {MIN_EXCHANGE_MAGNITUDE}: {value!r}"[:200])
+        if number < 0 and not signed:
+            raise self.implausible(key, f"is negative: {value!r}"[:200])
+        return number
 
-    def opt_decimal(self, key: str) -> Decimal | None:
-        return self.decimal(key) if self.has(key) else None
+    def opt_decimal(self, key: str, *, signed: bool = False) -> Decimal | None:
+        return self.decimal(key, signed=signed) if self.has(key) else None
+
+    def implausible(self, key: str, problem: str) -> ImplausibleNumber:
+        return ImplausibleNumber(f"{self._what}: field {key!r} {problem}",
+                                 field=f"{self._what}.{key}")
 
     def millis(self, key: str) -> datetime:
         value = self.raw(key)
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.error(key, f"is not integer milliseconds: {value!r}")
+        if not 0 <= value <= _MAX_MILLIS:
+            raise self.implausible(key, f"is not a time in milliseconds: {value!r}"[:200])
         return _EPOCH + timedelta(milliseconds=value)
 
     def time(self, key: str, naive_zone: timezone) -> datetime:
@@ -109,7 +134,10 @@ class _Fields:
             raise self.error(key, f"is not an ISO-8601 time: {text!r}") from exc
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=naive_zone)
-        return moment.astimezone(UTC)
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError as exc:  # year 1 or 9999 pushed off the calendar
+            raise self.error(key, f"is out of range: {text!r}") from exc
 
     def market(self, key: str) -> Market:
         try:
@@ -157,7 +185,7 @@ def parse_ticker(item: object, received_at: datetime) -> Ticker:
         high_price=f.opt_decimal("high_price"),
         low_price=f.opt_decimal("low_price"),
         prev_close=f.opt_decimal("prev_closing_price"),
-        change_rate=f.opt_decimal("signed_change_rate"),
+        change_rate=f.opt_decimal("signed_change_rate", signed=True),
         volume_24h=f.opt_decimal("acc_trade_volume_24h"),
         value_24h=f.opt_decimal("acc_trade_price_24h"),
     )
@@ -294,11 +322,12 @@ def parse_order(payload: object) -> Order:
 
 
 def _order_state(f: _Fields) -> OrderState:
-    text = f.text("state")
-    state = _EXCHANGE_STATES.get(text)
-    if state is None:
-        raise f.error("state", f"is not an exchange order state: {text!r}")
-    return state
+    """The exchange's state; one we do not know is UNKNOWN, never an open order.
+
+    Reading an unknown word as "wait" would record an order the exchange may have filled
+    as open and unfilled; UNKNOWN is not final, so it halts trading until reconciled.
+    """
+    return _EXCHANGE_STATES.get(f.text("state"), OrderState.UNKNOWN)
 
 
 def parse_fill(item: object) -> Fill:

@@ -32,16 +32,16 @@ import asyncio
 import logging
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from itertools import chain, pairwise
-from typing import cast
+from typing import Protocol, cast
 
 from ..clock import ManualClock
 from ..config import StrategyConfig
-from ..domain import ZERO, Candle, CandleInterval, Orderbook, Ticker
+from ..domain import ZERO, Candle, CandleInterval, Mode, Orderbook, Ticker
 from ..engine import TradingEngine
 from ..market import (
     BookSummary,
@@ -126,10 +126,22 @@ class ProgressReporter:
             self._show(replay.progress())
 
 
+class ReplayEngines(Protocol):
+    """Builds the replay's engine (the composition root's ``bootstrap.replay_engine``):
+    the replay supplies its paper exchange, in-memory store, clock, ids and snapshots."""
+
+    def __call__(
+        self, config: StrategyConfig, *, exchange: PaperExchange, decider: Decider,
+        store: Store, clock: ManualClock, ids: Callable[[], str],
+        snapshot: Callable[[], Awaitable[MarketSnapshot]],
+    ) -> TradingEngine: ...
+
+
 class Replay:
     """The state of one replay: engine, paper exchange, features and running figures."""
 
     def __init__(self, config: StrategyConfig, frame: Frame, *, decider: Decider,
+                 engines: ReplayEngines,
                  store: Store, first: datetime, backtest_id: str | None = None,
                  keep: str = "all", progress: ProgressReporter | None = None,
                  background: Callable[[], BatchWriter] | None = None,
@@ -158,12 +170,9 @@ class Replay:
             initial_balances=config.paper.initial_balances, clock=self.clock,
             fee_rate=fee_rate(config), min_order_krw=config.allocation.min_order_krw,
         )
-        self.engine = TradingEngine(
+        self.engine = engines(
             self.config, exchange=self.paper, decider=decider, store=self.store,
-            clock=self.clock, mode="backtest", ids=counter_ids(self.backtest_id[:10]),
-            kill_switch=lambda: False, snapshot_provider=self.snapshot,
-            record_results=False,  # the step tables hold every fact; the JSON copy is waste
-            history_size=4,  # nobody reads a backtest's recent results; keep memory flat
+            clock=self.clock, ids=counter_ids(self.backtest_id[:10]), snapshot=self.snapshot,
         )
         self.features = FeatureCalculator(FeatureParams.from_config(section))
         self.bars = BarBuilder(frame.candle, frame.bar.duration)
@@ -315,7 +324,7 @@ class Replay:
 
     def _exit_price(self, candle: Candle) -> tuple[Decimal, bool] | None:
         """The stop or target this candle reaches with a sellable position, if any."""
-        guard = self.store.load_guard(self._strategy, self._market)
+        guard = self.store.load_guard(self._strategy, self._market, Mode.BACKTEST.value)
         if guard is None:
             return None
         trigger = exit_trigger(candle, guard.stop_loss_price, guard.take_profit_price)

@@ -19,7 +19,15 @@ from ..ports import Clock, Decider, Store
 from ..store import SqlStore
 from ..store.background import BackgroundWriter
 from .candles import LOOKAHEAD, CandleFile, detect_interval, open_candle_file
-from .replay import FLUSH_EVERY, Frame, ProgressReporter, Replay, ReplayProgress, fee_rate
+from .replay import (
+    FLUSH_EVERY,
+    Frame,
+    ProgressReporter,
+    Replay,
+    ReplayEngines,
+    ReplayProgress,
+    fee_rate,
+)
 from .results import BacktestResult, headline, summary_run
 
 STAND_IN_NOTE = "Upbit candles standing in for Bithumb's (the same KRW-BTC pair)"
@@ -60,11 +68,12 @@ class Backtest:
     """
 
     def __init__(self, config: StrategyConfig, settings: BacktestSettings, *,
-                 decider: Decider, store: Store, wall_clock: Clock,
+                 decider: Decider, engines: ReplayEngines, store: Store, wall_clock: Clock,
                  progress: Callable[[ReplayProgress], None] | None = None) -> None:
         self._config = config
         self._settings = settings
         self._decider = decider
+        self._engines = engines
         self._store = store
         self._wall = wall_clock
         self._progress = progress
@@ -88,7 +97,8 @@ class Backtest:
         reporter = None if self._progress is None else ProgressReporter(
             self._progress, self._wall.monotonic)
         expected = expected_cycles(file, head, frame)
-        replay = Replay(self._config, frame, decider=self._decider, store=self._store,
+        replay = Replay(self._config, frame, decider=self._decider, engines=self._engines,
+                        store=self._store,
                         first=head[0].start, backtest_id=self._settings.backtest_id,
                         keep=self._settings.records, progress=reporter,
                         background=background_writer(self._store), expected_cycles=expected)

@@ -256,7 +256,8 @@ class BufferedStore:
         self._settle()
         return self._inner.get_order(client_order_id)
 
-    def unsettled_orders(self, strategy: str) -> list[OrderRecord]:
+    def unsettled_orders(self, strategy: str, mode: str) -> list[OrderRecord]:
+        # Only the replay's own (backtest) orders are ever in memory: ``mode`` is moot.
         if not self._open:
             return []
         mine = [order for order in self._open.values() if order.strategy == strategy]
@@ -285,22 +286,22 @@ class BufferedStore:
         return closed
 
     # -- what the engine reads back ---------------------------------------------------
-    def first_equity_since(self, strategy: str, since: datetime) -> Decimal | None:
+    def first_equity_since(self, strategy: str, since: datetime, mode: str) -> Decimal | None:
         marks = self._equity_marks
         while marks and marks[0][0] < since:
             marks.popleft()
         return marks[0][1] if marks else None
 
-    def last_trade_at(self, strategy: str) -> datetime | None:
+    def last_trade_at(self, strategy: str, mode: str) -> datetime | None:
         return self._last_fill_at
 
-    def load_guard(self, strategy: str, market: str) -> PositionGuardRecord | None:
+    def load_guard(self, strategy: str, market: str, mode: str) -> PositionGuardRecord | None:
         return self._guards.get((strategy, market))
 
     def save_guard(self, guard: PositionGuardRecord) -> None:
         self._guards[(guard.strategy, guard.market)] = guard
 
-    def clear_guard(self, strategy: str, market: str) -> None:
+    def clear_guard(self, strategy: str, market: str, mode: str) -> None:
         self._guards.pop((strategy, market), None)
 
     # -- the paper exchange's state, in memory only -----------------------------------

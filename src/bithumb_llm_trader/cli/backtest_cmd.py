@@ -10,23 +10,19 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import httpx
 import typer
 from rich.console import Console
 from rich.progress import Progress, TaskID, TextColumn
 from rich.table import Table
 
-from ..backtest import Backtest, BacktestResult, BacktestSettings, ReplayProgress
+from ..backtest import BacktestResult, BacktestSettings, ReplayProgress
 from ..backtest.store import KEEP_CHOICES
-from ..bootstrap import RunMode, build_decider, openai_key, secrets_of
-from ..clock import SystemClock
+from ..bootstrap import secrets_of
+from ..bootstrap.backtest import run_backtest
 from ..config import StrategyConfig
-from ..decision import RuleBasedDecider
 from ..domain import UTC
-from ..ports import Clock, Decider
-from ..store import SqlStore, open_store
 from .common import (
     EXIT_OK,
     duration_option,
@@ -77,13 +73,11 @@ def command(
     )
     with handled_errors():
         setup_logging(loaded, verbose, True, secrets_of(loaded, openai_api_key))
-        store = open_store(db or loaded.database.url)
-        try:
-            with _ProgressView(None if json_only else stderr()) as view:
-                result = asyncio.run(_run(loaded, settings, store, openai_api_key,
-                                          dict(ctx.obj or {}), view))
-        finally:
-            store.close()
+        with _ProgressView(None if json_only else stderr()) as view:
+            result = asyncio.run(run_backtest(
+                loaded, settings, db_url=db or loaded.database.url,
+                openai_api_key=openai_api_key, wall_clock=dict(ctx.obj or {}).get("clock"),
+                progress=view))
     print_json(result.to_dict(), compact=False)
     if not json_only:
         console = stderr()
@@ -91,34 +85,6 @@ def command(
         for warning in result.warnings:
             console.print(f"[yellow]warning:[/] {warning}")
     raise typer.Exit(EXIT_OK)
-
-
-async def _run(config: StrategyConfig, settings: BacktestSettings, store: SqlStore,
-               openai_api_key: str | None, injected: dict[str, Any],
-               view: _ProgressView) -> BacktestResult:
-    wall: Clock = injected.get("clock") or SystemClock()
-    decider, http = _decider(config, store, openai_api_key)
-    try:
-        return await Backtest(config, settings, decider=decider, store=store,
-                              wall_clock=wall, progress=view).run()
-    finally:
-        if http is not None:
-            await http.aclose()
-
-
-def _decider(config: StrategyConfig, store: SqlStore,
-             override_key: str | None) -> tuple[Decider, httpx.AsyncClient | None]:
-    """Rules, or the language model with its decision cache on (a rerun costs nothing)."""
-    if config.strategy.decider == "rules":
-        return RuleBasedDecider(config.strategy.rules, stop_loss_pct=config.risk.stop_loss_pct,
-                                take_profit_pct=config.risk.take_profit_pct), None
-    key = openai_key(config, override_key)
-    if not key:
-        fail("the llm decider needs an OpenAI key: set OPENAI_API_KEY or pass --openai-api-key"
-             " (or --decider rules)")
-    # Retries of the model wait in real time: the replay's clock is for market time.
-    return build_decider(config, mode=RunMode(False, ()), llm_key=key, clock=SystemClock(),
-                         store=store, notes=[], cache=True)
 
 
 def _with_decider(config: StrategyConfig, decider: str | None) -> StrategyConfig:

@@ -128,12 +128,14 @@ async def print_cycles(
     notes: Sequence[str],
     json_only: bool,
     summary: Callable[[R], RenderableType],
+    stop: asyncio.Event | None = None,
 ) -> int:
     """Run ``cycle`` once or on a schedule, printing each result; 1 if any failed.
 
     Each result goes to stdout as JSON (one object, or one line per cycle when
     repeating) with the run's notes; unless ``json_only``, a summary goes to stderr.
-    Ctrl-C stops after the cycle in progress.
+    Ctrl-C sets ``stop`` (given to the engine too, so a TWAP in a cycle stops after its
+    current slice) and stops after the cycle in progress.
     """
     failures = 0
 
@@ -144,7 +146,7 @@ async def print_cycles(
         if not json_only:
             stderr().print(summary(result))
 
-    stop = asyncio.Event()
+    stop = stop or asyncio.Event()
     remove_handlers = install_stop_handlers(stop)
     try:
         await run_loop(cycle, clock=clock, every=every, max_cycles=max_cycles, stop=stop,

@@ -11,12 +11,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 
-from ..api_client import BithumbClient
 from ..api_client.endpoints import DEFAULT_BASE_URL
 from ..backtest import DownloadReport, download_candles
+from ..bootstrap.adapters import public_client
 from ..clock import SystemClock
 from ..domain import UTC, CandleInterval, Market, parse_duration
 from ..ports import Clock
@@ -62,7 +61,6 @@ def command(
 async def _download(market: Market, interval: CandleInterval, since: datetime,
                     until: datetime, output: Path, base_url: str, clock: Clock,
                     injected: dict[str, Any]) -> DownloadReport:
-    transport: httpx.AsyncBaseTransport | None = injected.get("transport")
     console = stderr()
     pages = {"count": 0}
 
@@ -71,7 +69,7 @@ async def _download(market: Market, interval: CandleInterval, since: datetime,
         if pages["count"] % PROGRESS_EVERY == 1:
             console.print(f"{candles} candles, back to {oldest:%Y-%m-%d %H:%M} UTC")
 
-    async with BithumbClient(base_url, transport=transport, clock=clock) as client:
+    async with public_client(base_url, clock, injected.get("transport")) as client:
         return await download_candles(client, market, interval, since=since, until=until,
                                       output=output, progress=progress)
 

@@ -9,33 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated, Any
 
-import httpx
 import typer
 from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 
-from ..api_client import BithumbClient, RateLimiter
-from ..bootstrap import RunMode, build_decider, check_live, openai_key, secrets_of
-from ..clock import SystemClock
-from ..errors import StoreError
-from ..multi_agent import (
-    MultiAgentPortfolioManager,
-    PortfolioCycleResult,
-    PortfolioPlan,
-    SharedMarketData,
-    load_portfolio,
-)
-from ..multi_agent.capital import ACTIVE_TWAP_STATES
-from ..paper import PaperExchange
-from ..ports import Account, Clock, Decider, OrderGateway
-from ..records import TwapRunRecord
-from ..store import SqlStore, open_store
-from ..store.schema import RECORD_FIELDS, twap_runs
+from ..bootstrap import secrets_of
+from ..bootstrap.portfolio import build_portfolio_runtime
+from ..multi_agent import PortfolioCycleResult, PortfolioPlan, load_portfolio
 from .common import (
     check_max_cycles,
     duration_option,
@@ -58,6 +40,8 @@ NoLogFileOpt = Annotated[bool, typer.Option("--no-log-file", help="do not write 
 KeyOpt = Annotated[str | None, typer.Option("--openai-api-key", help="overrides OPENAI_API_KEY")]
 EveryOpt = Annotated[str | None, typer.Option("--every", help="repeat, e.g. 15m; Ctrl-C stops")]
 CyclesOpt = Annotated[int | None, typer.Option("--max-cycles", help="stop after N cycles")]
+WaitLeaseOpt = Annotated[str | None, typer.Option(
+    "--wait-lease", help="wait this long (e.g. 30s) for another process to free the account")]
 
 
 def command(
@@ -71,6 +55,7 @@ def command(
     every: EveryOpt = None,
     max_cycles: CyclesOpt = None,
     no_log_file: NoLogFileOpt = False,
+    wait_lease: WaitLeaseOpt = None,
 ) -> None:
     """Run one cycle of every strategy of a portfolio (or one every --every) as JSON."""
     if ctx.args:
@@ -78,7 +63,7 @@ def command(
     code = portfolio_command(
         path, live=live, db=db, json_only=json_only, verbosity=verbose,
         openai_api_key=openai_api_key, every=every, max_cycles=max_cycles,
-        no_log_file=no_log_file, injected=dict(ctx.obj or {}),
+        no_log_file=no_log_file, injected=dict(ctx.obj or {}), wait_lease=wait_lease,
     )
     raise typer.Exit(code)
 
@@ -95,17 +80,20 @@ def portfolio_command(
     max_cycles: int | None,
     no_log_file: bool,
     injected: dict[str, Any],
+    wait_lease: str | None = None,
 ) -> int:
     with handled_errors():
         plan = load_portfolio(path)
     interval = duration_option(every, "--every")
+    lease_wait = duration_option(wait_lease, "--wait-lease")
     check_max_cycles(max_cycles)
     secrets = [s for m in plan.members for s in secrets_of(m.config, openai_api_key)]
     with handled_errors():
         setup_logging(plan.members[0].config, verbosity, no_log_file, secrets)
         return asyncio.run(_run(plan, live=live, db=db, json_only=json_only,
                                 openai_api_key=openai_api_key, every=interval,
-                                max_cycles=max_cycles, injected=injected))
+                                max_cycles=max_cycles, wait_lease=lease_wait,
+                                injected=injected))
 
 
 async def _run(
@@ -117,11 +105,13 @@ async def _run(
     openai_api_key: str | None,
     every: timedelta | None,
     max_cycles: int | None,
+    wait_lease: timedelta | None,
     injected: dict[str, Any],
 ) -> int:
     runtime = build_portfolio_runtime(plan, live=live, db_url=db, openai_api_key=openai_api_key,
                                       clock=injected.get("clock"),
-                                      transport=injected.get("transport"))
+                                      transport=injected.get("transport"),
+                                      wait_lease=wait_lease)
     show_notes(runtime.notes, json_only=json_only)
     try:
         return await print_cycles(runtime.manager.run_cycle, clock=runtime.clock, every=every,
@@ -129,132 +119,6 @@ async def _run(
                                   json_only=json_only, summary=summary_table)
     finally:
         await runtime.aclose()
-
-
-@dataclass(slots=True)
-class PortfolioRuntime:
-    """Everything one portfolio run needs; close it when done."""
-
-    manager: MultiAgentPortfolioManager
-    client: BithumbClient
-    store: SqlStore
-    clock: Clock
-    mode: RunMode
-    notes: list[str] = field(default_factory=list)
-    llm_clients: list[httpx.AsyncClient] = field(default_factory=list)
-
-    async def aclose(self) -> None:
-        await self.client.aclose()
-        for client in self.llm_clients:
-            await client.aclose()
-        self.store.close()
-
-
-def portfolio_mode(plan: PortfolioPlan, live_flag: bool) -> RunMode:
-    """Live only when the portfolio AND the command line ask for it."""
-    if live_flag and not plan.config.dry_run:
-        return RunMode(True, ("LIVE: real orders will be sent to Bithumb",))
-    if live_flag:
-        where = "a strategy file" if plan.from_directory else "the portfolio file"
-        return RunMode(False, (f"dry run: {where} says dry_run: true, so --live is ignored",))
-    if not plan.config.dry_run:
-        where = "every strategy file" if plan.from_directory else "the portfolio file"
-        return RunMode(False, (f"dry run: {where} says dry_run: false, but --live was not"
-                               " given",))
-    return RunMode(False, ("dry run: netted orders are simulated on the real orderbook",))
-
-
-def build_portfolio_runtime(
-    plan: PortfolioPlan,
-    *,
-    live: bool = False,
-    db_url: str | None = None,
-    openai_api_key: str | None = None,
-    clock: Clock | None = None,
-    transport: httpx.AsyncBaseTransport | None = None,
-) -> PortfolioRuntime:
-    """Wire one client (one rate limiter), one store and one manager. No network call."""
-    clock = clock or SystemClock()
-    mode = portfolio_mode(plan, live)
-    for member in plan.members:
-        check_live(member.config, mode, openai_key(member.config, openai_api_key))
-    store = open_store(plan.database_url(db_url))
-    try:
-        client = _client(plan, clock, transport)
-        data = SharedMarketData(client)
-        account, gateway = _account(plan, mode, data, store, client, clock)
-        notes, llm_clients = list(mode.notes), list[httpx.AsyncClient]()
-        deciders = _deciders(plan, mode, openai_api_key, clock, store, notes, llm_clients)
-        manager = MultiAgentPortfolioManager(
-            plan.config, plan.members, deciders=deciders, market_data=data, account=account,
-            gateway=gateway, store=store, clock=clock, mode=mode.name, failures=plan.failures,
-            twap_runs=lambda: active_twap_runs(store),
-        )
-    except BaseException:
-        store.close()
-        raise
-    return PortfolioRuntime(manager=manager, client=client, store=store, clock=clock,
-                            mode=mode, notes=notes, llm_clients=llm_clients)
-
-
-def _client(plan: PortfolioPlan, clock: Clock,
-            transport: httpx.AsyncBaseTransport | None) -> BithumbClient:
-    api = plan.members[0].config.api  # every member names this account (checked on load)
-    return BithumbClient(
-        api.base_url,
-        api_key=api.api_key.get_secret_value() if api.api_key else None,
-        api_secret=api.api_secret.get_secret_value() if api.api_secret else None,
-        timeout=api.timeout, max_retries=api.max_retries, transport=transport, clock=clock,
-        rate_limiter=RateLimiter(clock),
-    )
-
-
-def _account(
-    plan: PortfolioPlan, mode: RunMode, data: SharedMarketData, store: SqlStore,
-    client: BithumbClient, clock: Clock,
-) -> tuple[Account, OrderGateway]:
-    """Live: the real account. Dry: one paper account for the whole portfolio."""
-    if mode.live:
-        return client, client
-    first = plan.members[0].config
-    paper = PaperExchange(
-        data, store, strategy=plan.config.name, initial_balances=plan.paper_balances(),
-        clock=clock, fee_rate=first.allocation.fee_rate,
-        min_order_krw=first.allocation.min_order_krw,
-        account_source=client if first.api.has_keys else None,
-    )
-    return paper, paper
-
-
-def _deciders(
-    plan: PortfolioPlan, mode: RunMode, openai_api_key: str | None, clock: Clock,
-    store: SqlStore, notes: list[str], llm_clients: list[httpx.AsyncClient],
-) -> dict[str, Decider]:
-    """One decider per strategy (its own model settings); their notes name the strategy."""
-    deciders: dict[str, Decider] = {}
-    for member in plan.members:
-        member_notes: list[str] = []
-        decider, http = build_decider(
-            member.config, mode=mode, llm_key=openai_key(member.config, openai_api_key),
-            clock=clock, store=store, notes=member_notes,
-        )
-        deciders[member.name] = decider
-        notes.extend(f"{member.name}: {note}" for note in member_notes)
-        if http is not None:
-            llm_clients.append(http)
-    return deciders
-
-
-def active_twap_runs(store: SqlStore) -> list[TwapRunRecord]:
-    """TWAP runs still planned or running, from any process writing to this database."""
-    query = select(twap_runs).where(twap_runs.c.status.in_(sorted(ACTIVE_TWAP_STATES)))
-    names = RECORD_FIELDS[TwapRunRecord]
-    try:
-        with store.engine.connect() as connection:
-            rows = connection.execute(query).mappings().all()
-    except SQLAlchemyError as exc:
-        raise StoreError(f"cannot read running TWAPs from {store!r}: {exc}") from exc
-    return [TwapRunRecord(**{name: row[name] for name in names}) for row in rows]
 
 
 def summary_table(result: PortfolioCycleResult) -> Table:

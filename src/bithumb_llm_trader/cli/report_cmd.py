@@ -1,9 +1,10 @@
 """``bithumb-trader report``: read the database back as tables, JSON, CSV and a chart.
 
 Thin on purpose: parse the options, open the database read-only, let ``report`` do the
-work, write where asked. Every known fault (no such file, foreign database, unknown
-strategy, bad period, missing ``plots`` extra, unwritable output) ends with one line on
-stderr and exit code 2, never a traceback.
+work, write where asked. Each run mode (dry, live, backtest) is reported on its own;
+``--mode`` keeps some, ``--backtest`` picks the backtest read. Every known fault (no
+such file, foreign database, unknown strategy or backtest, bad period, missing ``plots``
+extra, unwritable output) ends with one line on stderr and exit code 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -49,6 +50,12 @@ class OutputFormat(str, Enum):
     CSV = "csv"
 
 
+class ModeChoice(str, Enum):
+    DRY = "dry"
+    LIVE = "live"
+    BACKTEST = "backtest"
+
+
 DbOpt = Annotated[str | None, typer.Option(
     "--db", metavar="URL", help="database URL (default: the config's, else sqlite:///bithumb_trader.db)")]
 ConfigOpt = Annotated[str | None, typer.Option(
@@ -61,6 +68,13 @@ ToOpt = Annotated[str | None, typer.Option(
     "--to", metavar="WHEN", help="end, exclusive; a bare date includes that whole day (KST)")]
 StrategyOpt = Annotated[list[str] | None, typer.Option(
     "--strategy", metavar="NAME", help="only this strategy (repeat for several)")]
+ModeOpt = Annotated[list[ModeChoice] | None, typer.Option(
+    "--mode", case_sensitive=False,
+    help="only this run mode: dry, live or backtest (repeat for several; default: every "
+         "mode, each reported on its own)")]
+BacktestOpt = Annotated[str | None, typer.Option(
+    "--backtest", metavar="ID",
+    help="backtest rows of this backtest only (its id; default: each strategy's latest)")]
 FormatOpt = Annotated[OutputFormat, typer.Option(
     "--format", case_sensitive=False, help="table, json, or csv (one row per execution)")]
 OutputOpt = Annotated[str | None, typer.Option(
@@ -77,12 +91,15 @@ def command(
     start: FromOpt = None,
     end: ToOpt = None,
     strategy: StrategyOpt = None,
+    mode: ModeOpt = None,
+    backtest: BacktestOpt = None,
     output_format: FormatOpt = OutputFormat.TABLE,
     output: OutputOpt = None,
     chart: ChartOpt = None,
 ) -> None:
     """Report runs, decisions, risk, allocations, executions, slippage, fees, PnL,
-    equity and model cost from the database, without changing it."""
+    equity and model cost from the database, without changing it; each run mode
+    (dry, live, backtest) on its own."""
     if ctx.args:
         extra = " ".join(ctx.args)
         fail(f"unexpected arguments: {extra} (see bithumb-trader report --help)")
@@ -93,10 +110,14 @@ def command(
             chart_format(chart)
     except ValueError as exc:
         fail(str(exc), EXIT_USAGE)
+    modes = tuple(choice.value for choice in ModeChoice if choice in (mode or ()))
+    if backtest is not None and modes and ModeChoice.BACKTEST.value not in modes:
+        fail("--backtest picks backtest rows, but --mode leaves backtests out", EXIT_USAGE)
     with handled_errors():
         if chart is not None:
             require_matplotlib()
-        scope = Scope(period=period, strategies=tuple(dict.fromkeys(strategy or ())))
+        scope = Scope(period=period, strategies=tuple(dict.fromkeys(strategy or ())),
+                      modes=modes, backtest=backtest or None)
         source = open_report_source(_database_url(db, config))
         try:
             _produce(source, scope, output_format, output, chart, clock)

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from ..bootstrap import build_runtime, secrets_of
 from ..config import StrategyConfig
-from ..engine import CycleResult, TradingEngine
+from ..engine import CycleResult
 from .common import (
     check_max_cycles,
     duration_option,
@@ -38,16 +38,18 @@ def run_command(
     reset_paper: bool,
     no_log_file: bool,
     injected: dict[str, Any],
+    wait_lease: str | None = None,
 ) -> int:
     config = load(config_path)
     interval = duration_option(every, "--every")
+    lease_wait = duration_option(wait_lease, "--wait-lease")
     check_max_cycles(max_cycles)
     with handled_errors():
         setup_logging(config, verbosity, no_log_file, secrets_of(config, openai_api_key))
         return asyncio.run(_run(config, live=live, db=db, json_only=json_only,
                                 openai_api_key=openai_api_key, every=interval,
                                 max_cycles=max_cycles, reset_paper=reset_paper,
-                                injected=injected))
+                                wait_lease=lease_wait, injected=injected))
 
 
 async def _run(
@@ -60,23 +62,23 @@ async def _run(
     every: timedelta | None,
     max_cycles: int | None,
     reset_paper: bool,
+    wait_lease: timedelta | None,
     injected: dict[str, Any],
 ) -> int:
     runtime = build_runtime(
         config, live=live, db_url=db, openai_api_key=openai_api_key,
         reset_paper=reset_paper, clock=injected.get("clock"),
-        transport=injected.get("transport"),
+        transport=injected.get("transport"), wait_lease=wait_lease,
     )
     show_notes(runtime.notes, json_only=json_only)
-    engine = TradingEngine(config, exchange=runtime.exchange, decider=runtime.decider,
-                           store=runtime.store, clock=runtime.clock, mode=runtime.mode.name)
+    stop = asyncio.Event()
+    engine = runtime.engine(stop=stop)
     try:
         return await print_cycles(engine.run_cycle, clock=runtime.clock, every=every,
                                   max_cycles=max_cycles, notes=runtime.notes,
-                                  json_only=json_only, summary=summary_table)
+                                  json_only=json_only, summary=summary_table, stop=stop)
     finally:
         await runtime.aclose()
-        runtime.store.close()
 
 
 def summary_table(result: CycleResult) -> Table:

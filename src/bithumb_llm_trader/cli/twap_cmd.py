@@ -20,17 +20,17 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn
 
-from ..bootstrap import Runtime, build_runtime, secrets_of
+from ..bootstrap import Runtime, build_runtime, redacted, secrets_of, stored_twap_run
 from ..config import DatabaseConfig, StrategyConfig
 from ..domain import Side, parse_duration, to_decimal
 from ..engine.results import jsonable
-from ..errors import InvalidOrder
-from ..store import open_store, redact_url
-from ..twap import TWAPExecutor, TwapParams, TwapProgress, TwapReport
+from ..errors import InvalidOrder, OrderRefused
+from ..twap import TwapParams, TwapProgress, TwapReport
 from .common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    duration_option,
     fail,
     handled_errors,
     install_stop_handlers,
@@ -43,7 +43,8 @@ from .common import (
 log = logging.getLogger(__name__)
 
 _SIDES = {"buy": Side.BUY, "sell": Side.SELL}
-_EXIT_BY_STATUS = {"done": EXIT_OK, "stopped": EXIT_INTERRUPTED, "failed": EXIT_FAILED}
+_EXIT_BY_STATUS = {"done": EXIT_OK, "stopped": EXIT_INTERRUPTED, "failed": EXIT_FAILED,
+                   "incomplete": EXIT_FAILED, "refused": EXIT_FAILED}
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,9 @@ def command(
     json_only: Annotated[bool, typer.Option("--json", help="print only JSON")] = False,
     verbose: Annotated[int, typer.Option("-v", "--verbose", count=True)] = 0,
     no_log_file: Annotated[bool, typer.Option("--no-log-file", help="do not write logs/")] = False,
+    wait_lease: Annotated[str | None, typer.Option(
+        "--wait-lease", help="wait this long (e.g. 30s) for another process to free the account"
+    )] = None,
 ) -> None:
     """Execute a large order as time-sliced child orders (TWAP)."""
     if ctx.args:
@@ -106,7 +110,9 @@ def command(
         job = _Job(params=_new_params(strategy, trade))
     with handled_errors():
         setup_logging(strategy, verbose, no_log_file, secrets_of(strategy))
+        lease_wait = duration_option(wait_lease, "--wait-lease")
         code = asyncio.run(_execute(strategy, job, live=live, db=db, json_only=json_only,
+                                    wait_lease=lease_wait,
                                     injected=dict(ctx.obj or {})))
     raise typer.Exit(code)
 
@@ -167,13 +173,9 @@ def _resume_config(config_path: str | None, db: str | None, twap_run_id: str) ->
         return load(config_path)
     url = db or DatabaseConfig().url
     with handled_errors():
-        store = open_store(url)
-        try:
-            run = store.load_twap_run(twap_run_id)
-        finally:
-            store.close()
+        run = stored_twap_run(url, twap_run_id)
     if run is None:
-        fail(f"no TWAP run {twap_run_id!r} in {redact_url(url)}")
+        fail(f"no TWAP run {twap_run_id!r} in {redacted(url)}")
     if not run.dry_run:
         fail(f"TWAP run {twap_run_id} was live: resume it with its strategy file and --live")
     return StrategyConfig(name=run.strategy, database=DatabaseConfig(url=url))
@@ -181,10 +183,11 @@ def _resume_config(config_path: str | None, db: str | None, twap_run_id: str) ->
 
 async def _execute(
     config: StrategyConfig, job: _Job, *, live: bool, db: str | None, json_only: bool,
-    injected: dict[str, Any],
+    wait_lease: timedelta | None, injected: dict[str, Any],
 ) -> int:
     # A TWAP decides nothing, so a live TWAP never needs a language-model key.
     runtime = build_runtime(config, live=live, db_url=db, clock=injected.get("clock"),
+                            wait_lease=wait_lease,
                             transport=injected.get("transport"), decides=False)
     try:
         for note in runtime.notes:
@@ -194,18 +197,17 @@ async def _execute(
         report = await _twap(runtime, job, json_only=json_only)
     finally:
         await runtime.aclose()
-        runtime.store.close()
-    print_json({**jsonable(report), "mode": runtime.mode.name,
+    print_json({**jsonable(report), "mode": runtime.mode.value,
                 "notes": [*runtime.notes, *report.notes]}, compact=False)
     if report.status != "done" and not json_only:
-        stderr().print(f"TWAP {report.status}{_resume_hint(report.twap_run_id)}")
+        why = f": {report.error}" if report.error else ""
+        stderr().print(f"TWAP {report.status}{why}{_resume_hint(report.twap_run_id)}")
     return _EXIT_BY_STATUS.get(report.status, EXIT_FAILED)
 
 
 async def _twap(runtime: Runtime, job: _Job, *, json_only: bool) -> TwapReport:
     """Run (or resume) the TWAP with Ctrl-C handlers and the progress bar in place."""
-    executor = TWAPExecutor(runtime.exchange, runtime.clock, runtime.store,
-                            strategy=runtime.config.name, dry_run=not runtime.mode.live)
+    executor = runtime.twap()
     stop = asyncio.Event()
     remove_handlers = install_stop_handlers(stop, "slice")
     view = _ProgressView(None if json_only else stderr())
@@ -215,6 +217,8 @@ async def _twap(runtime: Runtime, job: _Job, *, json_only: bool) -> TwapReport:
                 return await executor.resume(job.resume, progress=view, stop=stop)
             assert job.params is not None
             return await executor.run(job.params, progress=view, stop=stop)
+    except OrderRefused as exc:
+        fail(f"TWAP refused by the pre-trade gate, nothing sent: {exc}")
     except InvalidOrder as exc:
         fail(str(exc))
     except asyncio.CancelledError:  # a second Ctrl-C: stop at once, resumable

@@ -4,6 +4,11 @@ Precedence, lowest first: the file, then a ``.env`` file in the working director
 the process environment. ``BITHUMB_API_KEY``, ``BITHUMB_API_SECRET`` and
 ``OPENAI_API_KEY`` set the secrets; ``BITHUMB_TRADER__SECTION__FIELD`` sets any field;
 ``${VAR}`` inside a string value is replaced from the same merged environment.
+
+Strategy files are untrusted input. YAML anchors and aliases are refused (nested aliases
+expand without limit: the "billion laughs" file), the top level must be a non-empty
+mapping, and the environment's strings become booleans only where the field is one and
+the text is ``true`` or ``false``.
 """
 
 from __future__ import annotations
@@ -98,14 +103,83 @@ def read_mapping(source: Path) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ConfigError(f"{source}: not UTF-8 text") from None
     try:
-        data = _parse(text, suffix)
-    except (json.JSONDecodeError, yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
+        data = _floats_to_decimals(_parse(text, suffix))
+    except _AliasRefused as exc:
+        raise ConfigError(
+            f"{source}: YAML aliases (&anchor / *alias) are not allowed (line {exc.line})"
+        ) from None
+    except RecursionError:
+        raise ConfigError(f"{source}: nested too deeply") from None
+    except (yaml.YAMLError, ValueError) as exc:
+        # ValueError covers JSON and TOML syntax errors and integers over 4300 digits.
         raise ConfigError(f"{source}: syntax error: {_one_line(exc)}") from None
+    return _top_level_mapping(data, source)
+
+
+def _top_level_mapping(data: object, source: Path) -> dict[str, Any]:
+    # An empty file would otherwise validate as the all-defaults strategy.
+    if data is None or data == {}:
+        raise ConfigError(
+            f"{source}: the file is empty; expected a mapping of sections at the top level"
+        )
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: expected a mapping of sections at the top level")
-    converted = _floats_to_decimals(data)
-    assert isinstance(converted, dict)
-    return converted
+        raise ConfigError(
+            f"{source}: expected a mapping of sections at the top level,"
+            f" got {_kind(data)}"
+        )
+    return data
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, Decimal)):
+        return "a number"
+    return type(value).__name__
+
+
+class _AliasRefused(Exception):
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
+
+
+_YAML_BOOL = "tag:yaml.org,2002:bool"
+
+
+def _yaml12_booleans(
+    resolvers: dict[Any, list[tuple[str, re.Pattern[str]]]],
+) -> dict[Any, list[tuple[str, re.Pattern[str]]]]:
+    # YAML 1.1 also reads yes/no/on/off (and y/n) as booleans; YAML 1.2 and JSON only
+    # true and false, so "dry_run: off" stays a string and is refused as one.
+    words = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+    table = {
+        first: [(tag, regexp) for tag, regexp in entries if tag != _YAML_BOOL]
+        for first, entries in resolvers.items()
+    }
+    for first in "tTfF":
+        table[first] = [*table.get(first, []), (_YAML_BOOL, words)]
+    return table
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML's safe loader without anchors and aliases, with YAML 1.2 booleans.
+
+    Refused at the first ``&anchor`` or ``*alias`` event, before anything is expanded,
+    so a file of nested aliases fails at once instead of filling memory.
+    """
+
+    yaml_implicit_resolvers = _yaml12_booleans(yaml.SafeLoader.yaml_implicit_resolvers)
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _AliasRefused(event.start_mark.line + 1)
+        return super().compose_node(parent, index)
 
 
 def _parse(text: str, suffix: str) -> object:
@@ -113,7 +187,7 @@ def _parse(text: str, suffix: str) -> object:
         return json.loads(text, parse_float=Decimal)
     if suffix == ".toml":
         return tomllib.loads(text, parse_float=Decimal)
-    return yaml.safe_load(text) or {}
+    return yaml.load(text, Loader=_NoAliasLoader)  # a SafeLoader subclass
 
 
 def _floats_to_decimals(value: object) -> object:
@@ -179,12 +253,16 @@ def _apply_overrides(
         field_path = tuple(p.lower() for p in variable[len(OVERRIDE_PREFIX):].split("__") if p)
         if not field_path:
             continue
-        _set_path(tree, field_path, _override_value(raw))
+        _set_path(tree, field_path, _override_value(raw, field_path))
         where[field_path] = variable
 
 
-def _override_value(raw: str) -> Any:
+def _override_value(raw: str, field_path: tuple[str, ...]) -> Any:
     text = raw.strip()
+    if text.lower() in ("true", "false") and _is_bool_field(field_path):
+        # The environment only has strings; booleans in the config are strict, so only
+        # these two words become one, and anything else is refused by validation.
+        return text.lower() == "true"
     if text[:1] in "[{":
         try:
             return _floats_to_decimals(json.loads(text, parse_float=Decimal))
@@ -221,20 +299,33 @@ def _describe_one(err: Any, source: Path, where: dict[tuple[str, ...], str]) -> 
         hint = f"; allowed here: {', '.join(allowed)}" if allowed else ""
         return f"{source}: {field}{origin}: unknown field{hint}"
     message = str(err["msg"])
+    if err["type"] == "bool_type":
+        message += "; write true or false, unquoted"
     secret = any(word in part.lower() for part in loc for word in _SECRET_WORDS)
     shown = "" if secret or err["type"] == "missing" else f" (got {_short(err.get('input'))})"
     return f"{source}: {field}{origin}: {message}{shown}"
 
 
 def _allowed_fields(parent: tuple[str, ...]) -> list[str]:
+    model = _model_at(parent)
+    return sorted(model.model_fields) if model is not None else []
+
+
+def _is_bool_field(path: tuple[str, ...]) -> bool:
+    model = _model_at(path[:-1])
+    field = model.model_fields.get(path[-1]) if model is not None else None
+    return field is not None and field.annotation is bool
+
+
+def _model_at(parent: tuple[str, ...]) -> type[BaseModel] | None:
     model: type[BaseModel] = StrategyConfig
     for part in parent:
         field = model.model_fields.get(part)
         annotation = getattr(field, "annotation", None)
         if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            return []
+            return None
         model = annotation
-    return sorted(model.model_fields)
+    return model
 
 
 def _short(value: object) -> str:

@@ -2,6 +2,11 @@
 
 Percentages are fractions (0.02 is 2%) so a mistyped ``2`` meaning 2% is refused by
 the range checks instead of becoming 200%. Money is ``Decimal``.
+
+The file is untrusted input: every number has an upper bound (an absurd ``1e300`` would
+pass a lower bound and then overflow ``Decimal`` arithmetic mid-cycle), decimals and
+floats must be finite, and booleans are strict, so ``"false"`` or ``0`` is refused
+instead of being read as false.
 """
 
 from __future__ import annotations
@@ -12,25 +17,52 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
+    StrictBool,
     field_validator,
     model_validator,
 )
 
 from ..domain import CandleInterval, Market, parse_duration
 
+MAX_KRW = Decimal("1e15")
+"""The largest KRW amount a config may name: far above any real account, and small
+enough that amounts quantized to 1e-8 keep within ``Decimal``'s 28 digits."""
+MAX_COIN_UNITS = Decimal("1e15")
+"""The largest coin balance a config may name (paper wallets)."""
+MAX_USD_PER_MILLION_TOKENS = Decimal(10_000)
+"""The largest model price per million tokens; list prices are in the single hundreds."""
+MAX_DURATION = timedelta(days=366)
+"""The longest cooldown, TWAP duration or interval; a year is already absurd."""
+MAX_MAPPING_ENTRIES = 100
+"""How many currencies or model prices one file may list."""
+
 
 def _duration(value: object) -> object:
-    return parse_duration(value) if isinstance(value, str) else value
+    if not isinstance(value, str):
+        return value
+    try:
+        return parse_duration(value)
+    except OverflowError:
+        raise ValueError(f"duration is too long, at most {MAX_DURATION.days} days") from None
 
 
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
-Fraction = Annotated[Decimal, Field(ge=0, le=1)]
-PositiveKRW = Annotated[Decimal, Field(gt=0)]
+def _bounded_duration(value: timedelta) -> timedelta:
+    if value < timedelta(0):
+        raise ValueError("duration must not be negative")
+    if value > MAX_DURATION:
+        raise ValueError(f"duration is too long, at most {MAX_DURATION.days} days")
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration), AfterValidator(_bounded_duration)]
+Fraction = Annotated[Decimal, Field(ge=0, le=1, allow_inf_nan=False)]
+PositiveKRW = Annotated[Decimal, Field(gt=0, le=MAX_KRW, allow_inf_nan=False)]
 
 
 class Frozen(BaseModel):
@@ -43,7 +75,8 @@ class ApiConfig(Frozen):
     api_key: SecretStr | None = None
     api_secret: SecretStr | None = None
     base_url: str = "https://api.bithumb.com"
-    timeout: float = Field(10.0, gt=0, le=120, description="seconds per request")
+    timeout: float = Field(10.0, gt=0, le=120, allow_inf_nan=False,
+                           description="seconds per request")
     max_retries: int = Field(3, ge=0, le=10, description="retries of idempotent GETs")
 
     @property
@@ -74,12 +107,16 @@ class RiskConfig(Frozen):
     daily_loss_limit_krw: PositiveKRW | None = None
     cooldown: Duration = timedelta(0)
     kill_switch_file: str | None = "KILL_SWITCH"
-    reduce_only: bool = False
+    reduce_only: StrictBool = False
+    min_stop_pct: Decimal = Field(Decimal("0.005"), gt=0, le=Decimal("0.2"), description=(
+        "floor of a stop or target distance; the spread plus the round-trip fee also is"))
+    price_band_bps: Decimal = Field(Decimal(1000), gt=0, le=Decimal(5000), description=(
+        "the pre-trade gate refuses an order priced further than this from the book's mid"))
 
 
 class TokenPrice(Frozen):
-    input_usd_per_million: Decimal = Field(ge=0)
-    output_usd_per_million: Decimal = Field(ge=0)
+    input_usd_per_million: Decimal = Field(ge=0, le=MAX_USD_PER_MILLION_TOKENS)
+    output_usd_per_million: Decimal = Field(ge=0, le=MAX_USD_PER_MILLION_TOKENS)
 
 
 def _default_prices() -> dict[str, TokenPrice]:
@@ -102,15 +139,17 @@ class LLMConfig(Frozen):
     model: str = Field("gpt-4o-mini", min_length=1)
     base_url: str | None = None
     api_key: SecretStr | None = None
-    temperature: float | None = Field(None, ge=0, le=2)
+    temperature: float | None = Field(None, ge=0, le=2, allow_inf_nan=False)
     max_output_tokens: int = Field(600, ge=50, le=16_000)
-    timeout: float = Field(30.0, gt=0, le=600)
+    timeout: float = Field(30.0, gt=0, le=600, allow_inf_nan=False)
     max_retries: int = Field(2, ge=0, le=5, description="transport retries")
     repair_attempts: int = Field(1, ge=0, le=3, description="re-asks after invalid output")
     response_format: Literal["auto", "json_schema", "json_object", "text"] = "auto"
-    cache: bool = False
+    cache: StrictBool = False
     knowledge_cutoff: date | None = None
-    prices: dict[str, TokenPrice] = Field(default_factory=_default_prices)
+    prices: dict[str, TokenPrice] = Field(
+        default_factory=_default_prices, max_length=MAX_MAPPING_ENTRIES
+    )
 
 
 class RuleParams(Frozen):
@@ -145,6 +184,9 @@ class StrategySection(Frozen):
     prompt_candles: int = Field(24, ge=0, le=100, description="candles shown in the prompt")
     book_levels: int = Field(10, ge=1, le=30, description="levels for book imbalance")
     depth_bps: Decimal = Field(Decimal(50), gt=0, le=1000)
+    max_ticker_deviation_pct: Decimal = Field(
+        Decimal("0.02"), gt=0, le=Decimal("0.5"),
+        description="farthest the ticker's last price may be from the book mid (0.02 = 2%)")
     rules: RuleParams = Field(default_factory=RuleParams)
 
 
@@ -167,7 +209,7 @@ class TwapConfig(Frozen):
     interval: Duration | None = None
     jitter: Decimal = Field(Decimal(0), ge=0, le=Decimal("0.5"))
     max_slippage_bps: Decimal | None = Field(None, gt=0, le=1000)
-    final_sweep: bool = False
+    final_sweep: StrictBool = False
 
     @field_validator("duration")
     @classmethod
@@ -179,7 +221,7 @@ class TwapConfig(Frozen):
 
 class PaperConfig(Frozen):
     initial_balances: dict[str, Decimal] = Field(
-        default_factory=lambda: {"KRW": Decimal(1_000_000)}
+        default_factory=lambda: {"KRW": Decimal(1_000_000)}, max_length=MAX_MAPPING_ENTRIES
     )
 
     @field_validator("initial_balances")
@@ -188,6 +230,9 @@ class PaperConfig(Frozen):
         for currency, amount in value.items():
             if amount < 0:
                 raise ValueError(f"{currency} balance must not be negative")
+            limit = MAX_KRW if currency.upper() == "KRW" else MAX_COIN_UNITS
+            if amount > limit:
+                raise ValueError(f"{currency} balance must be at most {limit}")
         return {currency.upper(): amount for currency, amount in value.items()}
 
 
@@ -198,7 +243,7 @@ class DatabaseConfig(Frozen):
 class LoggingConfig(Frozen):
     file: str | None = "logs/bithumb-trader.log"
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    max_bytes: int = Field(5_000_000, ge=10_000)
+    max_bytes: int = Field(5_000_000, ge=10_000, le=10_000_000_000)
     backups: int = Field(5, ge=0, le=100)
 
 
@@ -224,7 +269,7 @@ class StrategyConfig(Frozen):
     """One strategy file."""
 
     name: str = Field("default", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
-    dry_run: bool = True
+    dry_run: StrictBool = True
     api: ApiConfig = Field(default_factory=ApiConfig)
     trading_pair: TradingPairConfig = Field(default_factory=TradingPairConfig)
     risk: RiskConfig = Field(default_factory=RiskConfig)

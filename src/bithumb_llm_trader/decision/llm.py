@@ -16,9 +16,13 @@ One decision, step by step:
    ``max_retries`` times, waiting on the injected clock (1 s, 2 s, 4 s ... at most
    30 s, or the server's Retry-After); 401/403 give up at once. The SDK's own retries
    are off so that all waiting goes through the clock and tests never sleep.
-4. Answer: a refusal, a cut-off answer (``finish_reason == "length"``) or an empty one
-   is a HOLD; otherwise ``parse_decision``. Invalid output is sent back with its
-   errors, field by field, up to ``repair_attempts`` times.
+4. Answer: the raw body is read by ``completion``, not by the SDK: an HTML page, an
+   empty body or JSON that is no chat completion is a HOLD, not retried. So is a
+   refusal, a cut-off answer (``finish_reason == "length"``) or an empty one;
+   otherwise ``parse_decision``. Invalid output is sent back with its errors, field
+   by field, up to ``repair_attempts`` times.
+
+Each HOLD is logged once, as one warning line without a traceback.
 
 The output limit is sent as ``max_tokens``, not ``max_completion_tokens``: every
 OpenAI-compatible server we target (vLLM, Ollama, llama.cpp, LM Studio, Groq,
@@ -36,11 +40,7 @@ from typing import cast
 
 import httpx
 import openai
-from openai.types.chat import (
-    ChatCompletion,
-    ChatCompletionMessage,
-    ChatCompletionMessageParam,
-)
+from openai.types.chat import ChatCompletionMessageParam
 from openai.types.chat.completion_create_params import ResponseFormat
 
 from ..config import LLMConfig
@@ -51,6 +51,7 @@ from ..prompts.model import Prompt
 from .audit import public_base_url
 from .backoff import BACKOFF_MAX_S, backoff_delay, retry_after_seconds
 from .cache import DecisionCacheStore, decision_cache_key, load_cached_decision, save_decision
+from .completion import Completion, NotACompletion, describe_body, one_line, read_completion
 from .cost import estimate_cost_usd
 from .formats import ResponseFormatMemory, ResponseFormatName, formats_to_try
 from .model import DecisionOutcome, TradeDecision
@@ -161,7 +162,7 @@ class LLMDecisionMaker:
         try:
             result = await self._ask(prompt, trace)
         except Exception as exc:  # last resort: a decider must not break the cycle
-            logger.exception("the LLM decider failed unexpectedly")
+            logger.debug("the LLM decider failed unexpectedly", exc_info=True)  # -vv only
             result = _Fault("internal_error", f"{type(exc).__name__}: {self._scrub(str(exc))}")
             trace.note(result.message)
         if isinstance(result, TradeDecision) and self._cache is not None:
@@ -178,7 +179,7 @@ class LLMDecisionMaker:
             result = await self._converse(prompt, response_format, trace, can_fall_back)
             if not (isinstance(result, _Fault) and result.format_rejected):
                 return result
-            logger.info("%s refused response_format %s", self.base_url, response_format)
+            logger.debug("%s refused response_format %s", self.base_url, response_format)
         return result
 
     async def _converse(
@@ -216,20 +217,23 @@ class LLMDecisionMaker:
         response_format: ResponseFormatName,
         trace: _Trace,
         can_fall_back: bool,
-    ) -> ChatCompletion | _Fault:
-        """One request, retried on transient faults with backoff on the clock."""
+    ) -> Completion | _Fault:
+        """One request, retried on transient faults (not a 200 with garbage) with backoff."""
         fault = _Fault("no_request", "no request made")
         for retry in range(self._config.max_retries + 1):
             trace.requests += 1
             try:
-                completion = await self._request(messages, response_format)
+                response = await self._request(messages, response_format)
+                completion = read_completion(
+                    response.content, response.headers.get("content-type", "")
+                )
             except openai.APIError as exc:
                 fault = self._classify(exc, response_format, can_fall_back)
+            except NotACompletion as exc:
+                fault = _Fault(exc.reason, self._scrub(exc.message))
             else:
-                if isinstance(completion, ChatCompletion):  # the SDK does not check shapes
-                    _count_usage(completion, trace)
-                    return completion
-                fault = _Fault("invalid_response", "the answer is not a chat completion")
+                _count_usage(completion, trace)
+                return completion
             trace.note(fault.message)
             if not fault.retryable or retry == self._config.max_retries:
                 return fault
@@ -242,15 +246,17 @@ class LLMDecisionMaker:
 
     async def _request(
         self, messages: list[ChatCompletionMessageParam], response_format: ResponseFormatName
-    ) -> ChatCompletion:
+    ) -> httpx.Response:
+        """The raw response (the SDK does not check a 200's shape); 4xx/5xx raise."""
         temperature = self._config.temperature
-        return await self._client.chat.completions.create(
+        raw = await self._client.chat.completions.with_raw_response.create(
             model=self._config.model,
             messages=messages,
             response_format=_response_format_param(response_format),
             max_tokens=self._config.max_output_tokens,
             temperature=openai.omit if temperature is None else temperature,
         )
+        return raw.http_response
 
     def _classify(
         self, exc: openai.APIError, response_format: ResponseFormatName, can_fall_back: bool
@@ -258,14 +264,16 @@ class LLMDecisionMaker:
         """What a failed request means: give up, retry, or try a simpler format."""
         if isinstance(exc, openai.APITimeoutError):
             return _Fault("timeout", f"no answer within {self._config.timeout}s", retryable=True)
-        if isinstance(exc, openai.APIConnectionError):
-            return _Fault("connection_error", self._scrub(str(exc)), retryable=True)
+        if isinstance(exc, openai.APIConnectionError):  # the cause says more than the SDK
+            cause = f"{type(exc.__cause__).__name__}: {exc.__cause__}" if exc.__cause__ else exc
+            return _Fault("connection_error", self._scrub(f"cannot reach {self.base_url}: {cause}"),
+                          retryable=True)
         if not isinstance(exc, openai.APIStatusError):
             return _Fault("invalid_response", self._scrub(f"{type(exc).__name__}: {exc}"))
         status = exc.status_code
         if status in (401, 403):  # the server's text may echo part of the key: leave it out
             return _Fault("auth", f"HTTP {status}: the server refused the key or its rights")
-        detail = f"HTTP {status}: {self._scrub(exc.message)}"
+        detail = f"HTTP {status}: {self._scrub(_status_detail(exc))}"
         if can_fall_back and _rejects_format(status, detail):
             return _Fault("format_rejected", f"{response_format} refused: {detail}",
                           format_rejected=True)
@@ -278,26 +286,18 @@ class LLMDecisionMaker:
             return _Fault("server_error", detail, retryable=True, retry_after=retry_after)
         return _Fault("bad_request", detail)
 
-    def _content(self, completion: ChatCompletion, trace: _Trace) -> str | _Fault:
+    def _content(self, completion: Completion, trace: _Trace) -> str | _Fault:
         """The answer's text, or why there is none worth parsing."""
-        if not completion.choices:
-            return _Fault("empty", "the answer has no choices")
-        choice = completion.choices[0]
-        trace.extra["finish_reason"] = str(choice.finish_reason)
+        trace.extra["finish_reason"] = str(completion.finish_reason)
         trace.extra["response_model"] = str(completion.model)
-        message = getattr(choice, "message", None)
-        if not isinstance(message, ChatCompletionMessage):
-            return _Fault("invalid_response", "the answer's first choice has no message")
-        if message.refusal:
-            return _Fault("refusal", f"the model refused: {message.refusal[:_TEXT_MAX]}")
-        content: object = message.content
-        if content is not None and not isinstance(content, str):
-            return _Fault("invalid_response", "the answer's content is not text")
+        if completion.refusal:
+            return _Fault("refusal", f"the model refused: {self._scrub(completion.refusal)}")
+        content = completion.content
         trace.raw_text = content
-        if choice.finish_reason == "length":
+        if completion.finish_reason == "length":
             limit = self._config.max_output_tokens
             return _Fault("truncated", f"answer cut off at max_output_tokens={limit}")
-        if choice.finish_reason == "content_filter":
+        if completion.finish_reason == "content_filter":
             return _Fault("content_filter", "the server's content filter stopped the answer")
         if content is None or not content.strip():
             return _Fault("empty", "the answer is empty")
@@ -349,9 +349,11 @@ class LLMDecisionMaker:
         return max(round((self._clock.monotonic() - started) * 1000), 0)
 
     def _scrub(self, text: str) -> str:
-        """``text`` shortened, with the API key blanked should a server echo it."""
+        """``text`` on one line and shortened, with the API key blanked should a server
+        echo it (the server's text goes into log lines and the audit trail)."""
         if self._secret:
             text = text.replace(self._secret, "***")
+        text = one_line(text)
         return text if len(text) <= _TEXT_MAX else text[: _TEXT_MAX - 3] + "..."
 
 
@@ -393,8 +395,14 @@ def _rejects_format(status: int, detail: str) -> bool:
     return 400 <= status < 500 and status not in (404, 429) and mentions
 
 
-def _count_usage(completion: ChatCompletion, trace: _Trace) -> None:
-    usage = completion.usage
-    if usage is not None:
-        trace.prompt_tokens += usage.prompt_tokens or 0
-        trace.completion_tokens += usage.completion_tokens or 0
+def _status_detail(exc: openai.APIStatusError) -> str:
+    """An error's message; a body that is no JSON error (a proxy's page) in a few words."""
+    if exc.body is None or isinstance(exc.body, (dict, list)):  # None: the body is unread
+        return exc.message
+    response = exc.response
+    return describe_body(response.content, response.headers.get("content-type", ""))
+
+
+def _count_usage(completion: Completion, trace: _Trace) -> None:
+    trace.prompt_tokens += completion.prompt_tokens
+    trace.completion_tokens += completion.completion_tokens

@@ -1,7 +1,9 @@
 """What a decider may answer, and what deciding cost.
 
 ``TradeDecision`` is closed and bounded: the model's output is untrusted input, so
-anything outside these fields and ranges is refused and becomes HOLD upstream.
+anything outside these fields and ranges is refused and becomes HOLD upstream. Its
+numbers are numbers: text (``"0.95"``) and booleans are refused rather than coerced,
+since a model that quotes a number has not answered in the format it was given.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ from decimal import Decimal
 from enum import Enum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 RATIONALE_MAX = 600
+NUMBER_FIELDS = ("confidence", "risk_pct", "stop_loss_pct", "take_profit_pct", "limit_price")
+"""The ``Decimal`` fields of ``TradeDecision``: JSON numbers only, read exactly."""
 
 
 class Action(str, Enum):
@@ -58,6 +63,16 @@ class TradeDecision(BaseModel):
     agent_intent: AgentIntent
     rationale: str = Field("", max_length=RATIONALE_MAX)
 
+    @field_validator(*NUMBER_FIELDS, mode="before")
+    @classmethod
+    def _number_not_text(cls, value: object) -> object:
+        """Refuse text and booleans; a float becomes the Decimal of its shortest repr."""
+        if isinstance(value, (str, bool)):
+            raise PydanticCustomError("number_type", "Input should be a number, not text")
+        if isinstance(value, float):
+            return Decimal(repr(value))  # 0.1 stays 0.1, NaN stays NaN (and is refused)
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> TradeDecision:
         if self.agent_intent not in _INTENTS_FOR[self.action]:
@@ -89,7 +104,8 @@ class DecisionOutcome:
 
     ``decision`` is always valid; on any model fault it is HOLD and ``hold_reason``
     says why (``invalid_output``, ``refusal``, ``truncated``, ``empty``, ``timeout``,
-    ``auth``, ``rate_limited``, ``server_error``, ...).
+    ``connection_error``, ``invalid_response`` (a body that is no chat completion),
+    ``auth``, ``rate_limited``, ``server_error``, ``bad_request``, ...).
     """
 
     decision: TradeDecision

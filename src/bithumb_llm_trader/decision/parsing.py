@@ -2,7 +2,8 @@
 
 The answer is untrusted input. It is accepted as a JSON object, or as text holding
 exactly one fenced (```json ... ```) or bare JSON object; numbers become ``Decimal``
-without passing through float; ``NaN`` and ``Infinity`` are refused; a key given twice
+without passing through float; a number given as text (``"0.95"``) or a boolean is
+refused; ``NaN`` and ``Infinity`` are refused; a key given twice
 is refused rather than silently taking the last value. Every problem is reported field
 by field (``confidence: must be <= 1 (got 1.5)``) so the errors can be sent back to the
 model for repair and stored for the audit trail.
@@ -200,6 +201,9 @@ def describe_error(error: ErrorDetails) -> str:
         return f"{field}: must be a finite number{got}"
     if kind in ("decimal_type", "decimal_parsing"):
         return f"{field}: must be a number{got}"
+    if kind == "number_type":
+        quoted = "; write it without quotes" if _is_number_text(error["input"]) else ""
+        return f"{field}: must be a number{got}{quoted}"
     if kind in ("enum", "literal_error"):
         return f"{field}: must be one of {context.get('expected')}{got}"
     if kind == "string_type":
@@ -209,6 +213,16 @@ def describe_error(error: ErrorDetails) -> str:
         return f"{field}: must be at most {context.get('max_length')} characters (got {length})"
     message = str(error["msg"]).removeprefix("Value error, ")
     return f"{field}: {message}" if field else message
+
+
+def _is_number_text(value: Any) -> bool:
+    """Whether ``value`` is a number written as text, like ``"0.95"``."""
+    if not isinstance(value, str):
+        return False
+    try:
+        return Decimal(value.strip()).is_finite()
+    except ArithmeticError:  # decimal.InvalidOperation: not a number at all
+        return False
 
 
 def _shown(value: Any) -> str:

@@ -1,12 +1,15 @@
 """The trading engine: one cycle from market data to a recorded order."""
 
-from .cycle import TradingEngine, new_run_id
+from .cycle import SnapshotProvider, TradingEngine, new_run_id
 from .results import CycleResult, StepResult, jsonable
 from .state import CycleState, Stop
+from .steps import CycleSteps
 
 __all__ = [
     "CycleResult",
     "CycleState",
+    "CycleSteps",
+    "SnapshotProvider",
     "StepResult",
     "Stop",
     "TradingEngine",

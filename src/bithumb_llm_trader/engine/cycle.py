@@ -3,8 +3,9 @@
 reconcile -> snapshot -> risk_state -> protect -> prompt -> decide -> risk -> allocate
 -> execute. Each step writes its own records in one transaction when it ends, so a
 failure leaves every finished step recorded and nothing half-written; the run row then
-says ``failed`` and why. The engine imports no adapter: exchange, decider, store and
-clock arrive through ``ports``.
+says ``failed`` and why. The engine imports no adapter and builds nothing: its steps
+(with their risk manager, order executor, gate and TWAP executor), snapshot source,
+store and clock arrive built by the composition root (``bootstrap``).
 """
 
 from __future__ import annotations
@@ -13,16 +14,14 @@ import logging
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 from ..config import StrategyConfig
-from ..execution import OrderExecutor
-from ..market import MarketSnapshot, collect_snapshot
-from ..ports import Clock, Decider, Exchange, Store
+from ..domain import Mode
+from ..market import MarketSnapshot
+from ..ports import Clock, Store
 from ..records import RunRecord, RunUpdate
-from ..risk import RiskManager, assess_state, start_of_day_kst
-from ..twap import TWAPExecutor
+from ..risk import assess_state, start_of_day_kst
 from . import recording as rec
 from .results import CycleResult, StepResult
 from .state import CycleState, Stop
@@ -44,22 +43,18 @@ class TradingEngine:
         self,
         config: StrategyConfig,
         *,
-        exchange: Exchange,
-        decider: Decider,
+        steps: CycleSteps,
+        snapshot: SnapshotProvider,
         store: Store,
         clock: Clock,
-        mode: str = "dry",
+        mode: Mode,
+        kill_switch: Callable[[], bool],
         ids: Callable[[], str] = new_run_id,
-        kill_switch: Callable[[], bool] | None = None,
-        snapshot_provider: SnapshotProvider | None = None,
         history_size: int = 50,
-        executor: OrderExecutor | None = None,
         record_results: bool = True,
     ) -> None:
-        if mode not in ("dry", "live", "backtest"):
-            raise ValueError(f"mode must be dry, live or backtest, not {mode!r}")
         self.config = config
-        self.mode = mode
+        self.mode = Mode(mode)
         self.history: deque[CycleResult] = deque(maxlen=history_size)
         self._store = store
         self._clock = clock
@@ -67,24 +62,9 @@ class TradingEngine:
         # The whole CycleResult as JSON on its cron_runs row: what an operator reads
         # first. A backtest turns it off: its step tables hold the same facts.
         self._record_results = record_results
-        self._kill_switch = kill_switch or _kill_switch_file(config.risk.kill_switch_file)
-        self._snapshot = snapshot_provider or (lambda: collect_snapshot(exchange, config, clock))
-        orders = executor or OrderExecutor(
-            exchange, store, clock, strategy=config.name, dry_run=mode != "live"
-        )
-        self._steps = CycleSteps(
-            config,
-            exchange=exchange,
-            decider=decider,
-            store=store,
-            clock=clock,
-            ids=ids,
-            dry_run=mode != "live",
-            risk=RiskManager(config.risk, min_order_krw=config.allocation.min_order_krw),
-            executor=orders,
-            twap=TWAPExecutor(exchange, clock, store, strategy=config.name,
-                              dry_run=mode != "live", orders=orders),
-        )
+        self._kill_switch = kill_switch
+        self._snapshot = snapshot
+        self._steps = steps
         self._plan = self._steps_in_order()
 
     @property
@@ -96,7 +76,7 @@ class TradingEngine:
         state = CycleState(run_id=self._ids(), started_at=self._clock.now())
         self._store.write([RunRecord(
             run_id=state.run_id, strategy=self.config.name, market=str(self.config.market),
-            mode=self.mode, started_at=state.started_at,
+            mode=self.mode.value, started_at=state.started_at,
         )])
         error: str | None = None
         try:
@@ -187,9 +167,10 @@ class TradingEngine:
         risk_state = assess_state(
             self.config.risk,
             equity_krw=snapshot.account.equity_krw,
-            day_start_equity=self._store.first_equity_since(self.config.name, day_start),
+            day_start_equity=self._store.first_equity_since(self.config.name, day_start,
+                                                            self.mode.value),
             kill_switch=self._kill_switch(),
-            last_trade_at=self._store.last_trade_at(self.config.name),
+            last_trade_at=self._store.last_trade_at(self.config.name, self.mode.value),
             now=now,
             unsettled_orders=bool(state.unresolved_orders),
         )
@@ -207,7 +188,7 @@ class TradingEngine:
         result = state.result(
             strategy=self.config.name,
             market=str(self.config.market),
-            mode=self.mode,
+            mode=self.mode.value,
             finished_at=finished,
             error=error,
         )
@@ -217,11 +198,3 @@ class TradingEngine:
         ))
         self.history.append(result)
         return result
-
-
-def _kill_switch_file(path: str | None) -> Callable[[], bool]:
-    """A kill switch that is simply a file: touch it to halt, remove it to resume."""
-    if not path:
-        return lambda: False
-    target = Path(path)
-    return target.exists

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..allocation import AllocationProposal
 from ..decision import TradeDecision
-from ..domain import average_price
+from ..domain import Mode, average_price
 from ..execution import OrderReport
 from ..liquidity import signed_slippage_bps
 from ..market import MarketSnapshot
@@ -132,7 +132,7 @@ def skipped_execution(
     strategy: str,
     created_at: datetime,
     status: str,
-    dry_run: bool,
+    mode: Mode,
     why: tuple[str, ...],
 ) -> ExecutionRecord:
     """The closing row of a cycle that sent nothing, so every decision has one."""
@@ -146,7 +146,8 @@ def skipped_execution(
         side=None,
         method="none",
         status=status,
-        dry_run=dry_run,
+        dry_run=mode.dry_run,
+        mode=mode.value,
         result_json={"reasons": list(why)},
     )
 
@@ -161,11 +162,13 @@ def twap_execution(
     run_id: str,
     strategy: str,
     created_at: datetime,
-    dry_run: bool,
+    mode: Mode,
 ) -> ExecutionRecord:
     """The closing row of a cycle whose trade went out as a TWAP."""
     if report.status == "failed" and report.filled_volume == 0:
         status = "failed"
+    elif report.status == "refused" and report.filled_volume == 0:
+        status = "refused"
     elif report.filled_volume == 0:
         status = "unfilled"
     else:
@@ -173,7 +176,7 @@ def twap_execution(
     return ExecutionRecord(
         **_trade_fields(proposal, decision, snapshot, execution_id=execution_id,
                         run_id=run_id, strategy=strategy, created_at=created_at,
-                        dry_run=dry_run),
+                        mode=mode),
         method="twap",
         status=status,
         twap_run_id=report.twap_run_id,
@@ -199,7 +202,7 @@ def order_execution(
     run_id: str,
     strategy: str,
     created_at: datetime,
-    dry_run: bool,
+    mode: Mode,
     extra: dict[str, Any] | None = None,
 ) -> ExecutionRecord:
     side = proposal.side
@@ -208,7 +211,7 @@ def order_execution(
     return ExecutionRecord(
         **_trade_fields(proposal, decision, snapshot, execution_id=execution_id,
                         run_id=run_id, strategy=strategy, created_at=created_at,
-                        dry_run=dry_run),
+                        mode=mode),
         method="order",
         status=report.status,
         client_order_id=report.client_order_id,
@@ -232,7 +235,7 @@ def _trade_fields(
     run_id: str,
     strategy: str,
     created_at: datetime,
-    dry_run: bool,
+    mode: Mode,
 ) -> dict[str, Any]:
     """What a single order's and a TWAP's closing rows share: who, what was asked, and
     the decision's snapshot price the slippage report measures against."""
@@ -241,7 +244,8 @@ def _trade_fields(
         "run_id": run_id,
         "strategy": strategy,
         "created_at": created_at,
-        "dry_run": dry_run,
+        "dry_run": mode.dry_run,
+        "mode": mode.value,
         "agent_intent": decision.agent_intent.value,
         "action": decision.action.value,
         "side": proposal.side.value,

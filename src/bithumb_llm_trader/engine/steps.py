@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from decimal import Decimal
@@ -11,9 +12,10 @@ from ..allocation import AllocationRequest, evaluate_allocation
 from ..config import StrategyConfig
 from ..decision import Action, AgentIntent, TradeDecision, decision_records
 from ..domain import ZERO, OrderRequest, OrderState, OrderType, Side, round_volume
-from ..errors import RetryableError
+from ..errors import OrderRefused, RetryableError
 from ..execution import OrderExecutor
-from ..ports import Clock, Decider, Exchange, Store
+from ..order_ids import cycle_order_id
+from ..ports import Clock, Decider, Store
 from ..prompts import Prompt, build_trading_prompt
 from ..records import OrderRecord, PositionGuardRecord
 from ..risk import RiskManager, RiskVerdict, sell_fraction, stop_price, take_profit_price
@@ -46,27 +48,29 @@ class CycleSteps:
         self,
         config: StrategyConfig,
         *,
-        exchange: Exchange,
         decider: Decider,
         store: Store,
         clock: Clock,
         ids: Callable[[], str],
-        dry_run: bool,
         risk: RiskManager,
         executor: OrderExecutor,
-        twap: TWAPExecutor | None = None,
+        twap: TWAPExecutor,
+        committed_krw: Callable[[], Decimal] = lambda: ZERO,
+        stop: asyncio.Event | None = None,
     ) -> None:
         self._config = config
-        self._exchange = exchange
         self._decider = decider
         self._store = store
         self._clock = clock
         self._ids = ids
-        self._dry_run = dry_run
+        self._mode = executor.mode
+        self._dry_run = executor.mode.dry_run
         self._risk = risk
         self._orders = executor
         self._twap = twap
-        self.committed_krw: Callable[[], Decimal] = lambda: ZERO
+        self._committed_krw = committed_krw
+        # Set by the caller's Ctrl-C / SIGTERM handler: a TWAP in a cycle stops with it.
+        self._stop = stop
 
     @property
     def strategy(self) -> str:
@@ -75,7 +79,7 @@ class CycleSteps:
     async def reconcile(self, state: CycleState) -> dict[str, Any]:
         """Settle orders a previous run left open, sent-but-unrecorded, or unknown."""
         settled, still_open, unresolved = [], [], []
-        for record in self._store.unsettled_orders(self.strategy):
+        for record in self._store.unsettled_orders(self.strategy, self._mode.value):
             try:
                 updated = await self._orders.reconcile(record)
             except RetryableError as exc:
@@ -96,16 +100,18 @@ class CycleSteps:
         """Exit first when the open position's stop-loss or take-profit is hit."""
         snapshot = state.require_snapshot()
         market = str(snapshot.market)
-        guard = self._store.load_guard(self.strategy, market)
+        guard = self._store.load_guard(self.strategy, market, self._mode.value)
         held = snapshot.position.size * snapshot.last_price
         if held < max(self._config.allocation.min_order_krw, snapshot.order_chance.min_total):
             # Flat, or dust too small to sell: nothing a stop could protect.
             if guard is not None:
-                self._store.clear_guard(self.strategy, market)
+                self._store.clear_guard(self.strategy, market, self._mode.value)
             return {"position": "flat" if snapshot.position.size <= 0 else "dust"}
         if guard is None:
             return {"guard": None}
-        price = snapshot.last_price
+        # The book, not a lone ticker print: one bad trade price must not sell a whole
+        # position. (The snapshot's sanity check also refused a ticker far from the book.)
+        price = snapshot.book.mid
         trigger = None
         if guard.stop_loss_price is not None and price <= guard.stop_loss_price:
             trigger = "stop_loss"
@@ -119,7 +125,7 @@ class CycleSteps:
         state.protective = trigger
         state.decision = TradeDecision(
             action=Action.SELL, confidence=Decimal(1), agent_intent=AgentIntent.EXIT,
-            rationale=f"{trigger} hit: last price {price}",
+            rationale=f"{trigger} hit: book mid {price}",
         )
         state.verdict = RiskVerdict(
             approved=True, decision=state.decision, side=Side.SELL,
@@ -218,7 +224,7 @@ class CycleSteps:
             orderbook=snapshot.orderbook,
             fee_rate=chance.taker_fee(side),
             min_order_krw=max(self._config.allocation.min_order_krw, chance.min_total),
-            committed_krw=self.committed_krw(),
+            committed_krw=self._committed_krw(),
             sell_fraction=sell_fraction(verdict.decision, self._config.allocation.reduce_fraction),
         )
 
@@ -226,14 +232,14 @@ class CycleSteps:
         snapshot = state.require_snapshot()
         proposal, verdict = state.proposal, state.verdict
         assert proposal is not None and verdict is not None
-        if proposal.use_twap and self._twap is not None:
+        if proposal.use_twap:
             return await self._execute_twap(state, verdict)
         request = self._order_request(state, verdict)
         report = await self._orders.execute(request, run_id=state.run_id)
         execution = rec.order_execution(
             report, proposal, verdict.decision, snapshot,
             execution_id=self._ids(), run_id=state.run_id, strategy=self.strategy,
-            created_at=self._clock.now(), dry_run=self._dry_run,
+            created_at=self._clock.now(), mode=self._mode,
             extra={"trigger": state.protective, "use_twap_suggested": proposal.use_twap},
         )
         state.execution = execution
@@ -247,7 +253,7 @@ class CycleSteps:
         """A trade too large for one order goes out in slices over ``twap.duration``."""
         snapshot = state.require_snapshot()
         proposal = state.proposal
-        assert proposal is not None and self._twap is not None and verdict.side is not None
+        assert proposal is not None and verdict.side is not None
         buying = verdict.side is Side.BUY
         params = TwapParams.from_config(
             self._config, side=verdict.side, run_id=state.run_id,
@@ -257,11 +263,15 @@ class CycleSteps:
             min_order_krw=max(self._config.allocation.min_order_krw,
                               snapshot.order_chance.min_total),
         )
-        report = await self._twap.run(params)
+        try:
+            report = await self._twap.run(params, stop=self._stop)
+        except OrderRefused as exc:  # the gate refused the TWAP as a whole
+            self._close_without_order(state, "refused", (exc.reason,))
+            raise Stop("refused", reasons=(exc.reason,), error=str(exc)) from None
         execution = rec.twap_execution(
             report, proposal, verdict.decision, snapshot,
             execution_id=self._ids(), run_id=state.run_id, strategy=self.strategy,
-            created_at=self._clock.now(), dry_run=self._dry_run,
+            created_at=self._clock.now(), mode=self._mode,
         )
         state.execution = execution
         self._store.write([execution])
@@ -274,7 +284,7 @@ class CycleSteps:
         proposal = state.proposal
         assert proposal is not None and verdict.side is not None
         market = state.require_snapshot().market
-        client_id = f"bt-{state.run_id[:16]}-1"
+        client_id = cycle_order_id(state.run_id)
         if verdict.limit_price is not None:
             volume = proposal.volume if verdict.side is Side.SELL else round_volume(
                 proposal.final_notional / verdict.limit_price)
@@ -293,7 +303,7 @@ class CycleSteps:
         position = snapshot.position
         if verdict.side is Side.SELL:
             if report.filled_volume >= position.size:
-                self._store.clear_guard(self.strategy, market)
+                self._store.clear_guard(self.strategy, market, self._mode.value)
             return
         if report.filled_volume <= 0:
             return
@@ -306,7 +316,7 @@ class CycleSteps:
         """A buy that filled while nobody was watching still gets its stop and target."""
         if record.side != Side.BUY.value or record.executed_volume <= 0:
             return
-        if self._store.load_guard(self.strategy, record.market) is not None:
+        if self._store.load_guard(self.strategy, record.market, self._mode.value) is not None:
             return
         entry = record.executed_funds / record.executed_volume
         self._save_guard(record.market, entry, None, None, run_id)
@@ -317,7 +327,7 @@ class CycleSteps:
     ) -> None:
         risk = self._config.risk
         self._store.save_guard(PositionGuardRecord(
-            strategy=self.strategy, market=market,
+            strategy=self.strategy, market=market, mode=self._mode.value,
             stop_loss_price=stop_price(entry, stop_pct or risk.stop_loss_pct),
             take_profit_price=take_profit_price(entry, take_pct or risk.take_profit_pct),
             entry_price=entry.quantize(Decimal("0.00000001")),
@@ -328,7 +338,7 @@ class CycleSteps:
         decision = state.require_decision()
         execution = rec.skipped_execution(
             decision, execution_id=self._ids(), run_id=state.run_id, strategy=self.strategy,
-            created_at=self._clock.now(), status=status, dry_run=self._dry_run, why=why,
+            created_at=self._clock.now(), status=status, mode=self._mode, why=why,
         )
         state.execution = execution
         self._store.write([execution])

@@ -22,6 +22,7 @@ from .book import summarize_book
 from .equity import KRW, build_account_view
 from .features import FeatureParams, compute_features
 from .model import BookSummary, CandleFeatures, MarketSnapshot
+from .sanity import check_market_data
 
 
 class SnapshotSource(MarketData, Account, Protocol):
@@ -37,12 +38,24 @@ async def collect_snapshot(
     a candle that opened while the requests were in flight cannot leak into features
     that claim to describe ``taken_at``. If one request fails, the others are cancelled
     and the error propagates unchanged.
+
+    Every answer is checked by ``sanity.check_market_data`` before anything is computed
+    from it, so no decision is ever based on a price that cannot be true.
+
+    Raises:
+        MarketDataRejected: the data failed a sanity check (its ``reason`` says which).
     """
     taken_at = clock.now()
-    market = config.market
+    market, section = config.market, config.strategy
     first = await _first_round(exchange, config)
     others = _other_priceable_coins(first.balances, market, first.markets)
     other_tickers = await exchange.tickers([Market(KRW, coin) for coin in others]) if others else []
+    prices_krw = _krw_prices(other_tickers)
+    check_market_data(
+        taken_at=taken_at, ticker=first.ticker, orderbook=first.orderbook,
+        candles=first.candles, balances=first.balances, interval=section.candle_interval,
+        max_ticker_deviation=section.max_ticker_deviation_pct, prices_krw=prices_krw,
+    )
     return snapshot_from_parts(
         config,
         taken_at=taken_at,
@@ -51,7 +64,7 @@ async def collect_snapshot(
         candles=first.candles,
         balances=first.balances,
         order_chance=first.order_chance,
-        prices_krw=_krw_prices(other_tickers),
+        prices_krw=prices_krw,
     )
 
 

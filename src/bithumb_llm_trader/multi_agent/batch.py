@@ -14,6 +14,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 from ..domain import ZERO, Market, OrderChance, Side, round_krw
+from ..order_ids import netting_id
 from . import capital
 from .desk import Outcome
 from .market_cache import SharedMarketData
@@ -73,7 +74,7 @@ class BatchSettler:
         if book.best_bid is None or book.best_ask is None:
             raise RuntimeError(f"no two-sided orderbook for {market}; nothing netted")
         chance = await self._chance(market)
-        plan = plan_netting(f"pf-{self._ids()[:24]}", market, intents,
+        plan = plan_netting(netting_id(self._ids()), market, intents,
                             price=cross_price(book.best_bid, book.best_ask),
                             min_order_krw=chance.min_total)
         return await self._settler.settle(plan, run_id)

@@ -28,12 +28,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Protocol
 
 from ..config import StrategyConfig
-from ..domain import ZERO, Order, Side, round_krw
+from ..domain import ZERO, Mode, Order, Side, round_krw
 from ..engine import CycleResult, TradingEngine, new_run_id
 from ..execution import OrderExecutor
-from ..ports import Account, Clock, Decider, OrderGateway, Store
+from ..ports import Account, Clock, Decider, Store
 from ..records import PORTFOLIO_MARKET, RunRecord, RunUpdate, TwapRunRecord
 from ..risk import RiskState, start_of_day_kst
 from . import capital
@@ -57,6 +58,18 @@ from .settlement import NettingBook, Settlement, Settler
 log = logging.getLogger(__name__)
 
 TwapSource = Callable[[], Sequence[TwapRunRecord]]
+
+
+class MemberEngines(Protocol):
+    """Builds a member strategy's engine on its ledger exchange (the composition root's
+    ``bootstrap.member_engine``): the manager says what the engine must know of the
+    portfolio, the root wires the gate, executors and steps."""
+
+    def __call__(
+        self, config: StrategyConfig, *, exchange: LedgerExchange, decider: Decider,
+        kill_switch: Callable[[], bool], committed_krw: Callable[[], Decimal],
+        ids: Callable[[], str],
+    ) -> TradingEngine: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +102,8 @@ class MultiAgentPortfolioManager:
         market_data: the shared per-cycle market data (wrapping the one client).
         account: the exchange account's balances and fees (the client when live, the
             portfolio's paper exchange when dry).
-        gateway: where netted orders go (the client, or the paper exchange).
+        executor: sends netted orders, through the portfolio's pre-trade gate.
+        engines: builds each member's engine (see ``MemberEngines``).
         store: the one store; ledgers and netting plans are kept in it too.
         failures: strategy files that did not load, reported in every result.
         twap_runs: the TWAP runs to count as commitments (all of them; filtered here).
@@ -103,16 +117,16 @@ class MultiAgentPortfolioManager:
         deciders: Mapping[str, Decider],
         market_data: SharedMarketData,
         account: Account,
-        gateway: OrderGateway,
+        executor: OrderExecutor,
+        engines: MemberEngines,
         store: Store,
         clock: Clock,
-        mode: str = "dry",
         failures: Sequence[LoadFailure] = (),
         twap_runs: TwapSource | None = None,
         ids: Callable[[], str] = new_run_id,
     ) -> None:
         self.config = config
-        self.mode = mode
+        self.mode: Mode = executor.mode
         self.history: deque[PortfolioCycleResult] = deque(maxlen=50)
         self._members = {member.name: member for member in members}
         self._failures = tuple(failures)
@@ -127,11 +141,8 @@ class MultiAgentPortfolioManager:
                         for name in self._members}
         self._ledgers_loaded = False
         self._unseeded: list[str] = []
-        dry_run = mode != "live"
-        executor = OrderExecutor(gateway, store, clock, strategy=config.name, dry_run=dry_run)
         self._settler = Settler(portfolio=config.name, book=self._book, ledgers=self.ledgers,
-                                executor=executor, store=store, clock=clock, ids=ids,
-                                dry_run=dry_run)
+                                executor=executor, store=store, clock=clock, ids=ids)
         self.exchanges = {name: LedgerExchange(name, self.ledgers[name], market_data, account,
                                                self) for name in self._members}
         self._batches = BatchSettler(
@@ -139,6 +150,7 @@ class MultiAgentPortfolioManager:
             lambda market: market_data.once(("chance", market),
                                             lambda: account.order_chance(market)),
             ids)
+        self._build_engine = engines
         self.engines = {name: self._engine(member, deciders[name])
                         for name, member in self._members.items()}
 
@@ -151,13 +163,11 @@ class MultiAgentPortfolioManager:
         section = config.strategy
         self._data.want_candles(config.market, section.candle_interval, section.candle_count)
         own_switch = config.risk.kill_switch_file
-        engine = TradingEngine(
-            config, exchange=self.exchanges[member.name], decider=decider, store=self._store,
-            clock=self._clock, mode=self.mode, ids=self._ids,
+        return self._build_engine(
+            config, exchange=self.exchanges[member.name], decider=decider,
             kill_switch=lambda: self._kill_switch_hit() or _file_exists(own_switch),
+            committed_krw=lambda: self.committed_krw(member.name), ids=self._ids,
         )
-        engine.steps.committed_krw = lambda: self.committed_krw(member.name)
-        return engine
 
     def _effective_config(self, config: StrategyConfig) -> StrategyConfig:
         """The strategy keeps at least the portfolio's reserve out of its slice."""
@@ -198,7 +208,7 @@ class MultiAgentPortfolioManager:
         self._data.begin_cycle()
         self._opening, self._cycle_settlements = None, []
         self._store.write([RunRecord(run_id=run_id, strategy=self.name, market=PORTFOLIO_MARKET,
-                                     mode=self.mode, started_at=started)])
+                                     mode=self.mode.value, started_at=started)])
         try:
             earlier = await self._settler.resume(run_id)
             self._opening = await self._open(run_id)
@@ -246,7 +256,7 @@ class MultiAgentPortfolioManager:
         ))
         over_slice = {name: self._over_slice(name, account, prices) for name in self._members}
         remainders = capital.twap_remainders(self._twap_runs(), self._store.load_twap_slices,
-                                             dry_run=self.mode != "live")
+                                             dry_run=self.mode.dry_run)
         headroom = self.config.max_gross_exposure * account.equity_krw - account.coins_krw
         if account.unpriced:
             warnings.append(f"no KRW price for {', '.join(account.unpriced)}; left out")
@@ -283,7 +293,8 @@ class MultiAgentPortfolioManager:
 
     def _assess(self, account: capital.Valuation) -> RiskState:
         now = self._clock.now()
-        day_start = self._store.first_equity_since(self.name, start_of_day_kst(now))
+        day_start = self._store.first_equity_since(self.name, start_of_day_kst(now),
+                                                   self.mode.value)
         return capital.assess_halt(self.config, equity_krw=account.equity_krw,
                                    day_start_equity=day_start,
                                    kill_switch=_file_exists(self.config.kill_switch_file),
@@ -313,7 +324,7 @@ class MultiAgentPortfolioManager:
         equity = sum((s.equity_krw or ZERO for s in strategies), ZERO)
         failed = any(not s.ok for s in strategies)
         return PortfolioCycleResult(
-            run_id=run_id, portfolio=self.name, mode=self.mode,
+            run_id=run_id, portfolio=self.name, mode=self.mode.value,
             status="partial" if failed else "ok", started_at=started,
             finished_at=self._clock.now(), strategies=tuple(strategies),
             netting=tuple(NettingReport.of(s) for s in self._cycle_settlements),
@@ -351,7 +362,7 @@ class MultiAgentPortfolioManager:
                                        source=str(member.source), error=error)
                    for name, member in self._members.items()]
         return PortfolioCycleResult(
-            run_id=run_id, portfolio=self.name, mode=self.mode, status="failed",
+            run_id=run_id, portfolio=self.name, mode=self.mode.value, status="failed",
             started_at=started, finished_at=self._clock.now(),
             strategies=(*skipped, *(_failure_result(f) for f in self._failures)), error=error,
         )

@@ -119,7 +119,6 @@ class Settler:
         store: Store,
         clock: Clock,
         ids: Callable[[], str],
-        dry_run: bool,
     ) -> None:
         self._portfolio = portfolio
         self._book = book
@@ -128,7 +127,7 @@ class Settler:
         self._store = store
         self._clock = clock
         self._ids = ids
-        self._dry_run = dry_run
+        self._mode = executor.mode
 
     async def settle(self, plan: NettingPlan, run_id: str) -> Settlement:
         self._book.save(plan, OPEN)
@@ -209,7 +208,8 @@ class Settler:
             created_at=self._clock.now(), agent_intent="netting",
             action=plan.active_side.name.lower(),
             side=plan.active_side.value if plan.sends_order else None,
-            method="netted", status=outcome.status, dry_run=self._dry_run,
+            method="netted", status=outcome.status, dry_run=self._mode.dry_run,
+            mode=self._mode.value,
             client_order_id=plan.netting_id if plan.sends_order else None,
             requested_notional=plan.external_amount if is_buy and plan.sends_order else None,
             requested_volume=plan.external_amount if not is_buy and plan.sends_order else None,

@@ -1,5 +1,6 @@
 """Reports read back from the database: runs, decisions, risk, allocations, executions,
-slippage, fees, PnL, equity and model use, as rich tables, JSON, CSV or a chart.
+slippage, fees, PnL, equity and model use, as rich tables, JSON, CSV or a chart; each
+run mode (dry, live, backtest) on its own, and one backtest per strategy.
 
 Reading never changes the database (``source.open_report_source`` opens SQLite
 read-only and refuses empty or foreign databases). Figures are aggregated in SQL and
@@ -20,7 +21,7 @@ from .chart import (
 from .csv_out import COLUMNS as CSV_COLUMNS
 from .csv_out import write_csv
 from .json_out import REPORT_VERSION, render_json, report_to_dict
-from .model import Report, Section
+from .model import MODES, BacktestChoice, ModeReport, Report, Section
 from .period import Period, parse_period
 from .queries import Scope
 from .source import ReportSource, open_report_source
@@ -28,9 +29,12 @@ from .table import render_table
 
 __all__ = [
     "CSV_COLUMNS",
+    "MODES",
     "PLOTS_INSTALL",
     "REPORT_VERSION",
+    "BacktestChoice",
     "ChartSeries",
+    "ModeReport",
     "Period",
     "Report",
     "ReportSource",

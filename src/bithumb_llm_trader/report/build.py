@@ -1,9 +1,12 @@
 """``build_report``: one consistent read of the database, then pure arithmetic.
 
 All queries run inside one transaction, so a trader writing while the report reads
-cannot make the sections disagree (a fill counted in fees but not in PnL). The rows are
-fetched once and split by strategy in Python; each strategy's section and the total are
-computed by the same functions from the same rows.
+cannot make the sections disagree (a fill counted in fees but not in PnL). Each mode
+(dry, live, backtest) is read on its own: paper, live and backtest rows are different
+accounts, and one equity curve through all three would show a drawdown that never
+happened. Within a mode the rows are fetched once and split by strategy in Python; each
+strategy's section and the mode's total are computed by the same functions from the
+same rows.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from ..errors import StoreError
 from ..store.connect import store_error
 from . import queries as q
 from . import sections as sec
+from .backtests import REQUESTED, resolve, unrecorded_choices
 from .ledger import (
     PricePoint,
     StrategyPnl,
@@ -30,8 +34,8 @@ from .ledger import (
     pnl_summary,
     total_equity,
 )
-from .model import ChartData, EquitySummary, Report, Section
-from .queries import Row
+from .model import MODES, BacktestChoice, ChartData, EquitySummary, ModeReport, Report, Section
+from .queries import BACKTEST, Row
 from .source import ReportSource
 from .stats import equity_summary
 
@@ -73,21 +77,52 @@ _PER_SECTION = ("runs", "signals", "risk", "allocations", "executions", "orders"
 
 
 def build_report(source: ReportSource, scope: q.Scope, *, now: datetime) -> Report:
-    """Read the report for ``scope`` from ``source``.
+    """Read the report for ``scope`` from ``source``, one set of sections per mode.
 
     Raises:
-        StoreError: the database has no runs at all, a requested strategy is unknown,
-            or reading fails.
+        StoreError: the database has no runs at all, a requested strategy or backtest
+            is unknown, or reading fails.
     """
     try:
         with source.snapshot() as conn, conn.begin():
             known = [row[0] for row in conn.execute(q.strategies_stmt())]
             check_strategies(known, scope, source.label)
-            rows = _fetch(conn, scope, source.dialect_name)
+            scope, choices = resolve(conn, scope, source.label)
+            run_scan = q.scan(conn, q.runs_scan_stmt(scope))
+            twap_modes = [row[0] for row in conn.execute(q.twap_modes_stmt(scope))]
+            modes = scope.modes or present_modes([row[1] for row in run_scan], twap_modes)
+            fetched = {
+                mode: _fetch(conn, replace(scope, modes=(mode,)), source.dialect_name,
+                             [row for row in run_scan if row[1] == mode])
+                for mode in modes
+            }
             portfolios = frozenset(row[0] for row in conn.execute(q.portfolios_stmt()))
     except SQLAlchemyError as exc:
         raise store_error(exc, source.label, "reading a report from", source.engine.url) from exc
-    names = scope.strategies or tuple(sorted({row[0] for row in [*rows.runs, *rows.twaps]}))
+    by_mode: dict[str, ModeReport] = {}
+    slippage: dict[str, tuple[Decimal, ...]] = {}
+    for mode, rows in fetched.items():
+        by_mode[mode], slippage[mode] = _mode_report(rows, scope.strategies, portfolios)
+    names = scope.strategies or tuple(sorted({name for part in by_mode.values()
+                                              for name in part.strategies}))
+    return Report(database=source.label, generated_at=now, period=scope.period,
+                  strategies=tuple(names), by_mode=by_mode,
+                  backtests=_backtests(by_mode.get(BACKTEST), choices),
+                  chart=ChartData(slippage_bps=slippage))
+
+
+def present_modes(*found: Sequence[str]) -> tuple[str, ...]:
+    """The modes of ``found`` rows, in ``MODES`` order (any other after, by name)."""
+    seen = {mode for rows in found for mode in rows}
+    return (*(mode for mode in MODES if mode in seen), *sorted(seen - set(MODES)))
+
+
+def _mode_report(
+    rows: _Rows, wanted: Sequence[str], portfolios: frozenset[str]
+) -> tuple[ModeReport, tuple[Decimal, ...]]:
+    """One mode's sections, and its slippage against arrival for the chart."""
+    present = {row[0] for row in [*rows.runs, *rows.twaps]}
+    names = [name for name in wanted if name in present] if wanted else sorted(present)
     pnl = fifo_pnl(rows.fills, rows.last_prices)
     curves = _equity_curves(rows.run_scan)
     by_strategy = {
@@ -101,9 +136,20 @@ def build_report(source: ReportSource, scope: q.Scope, *, now: datetime) -> Repo
     equity = total_equity([by_strategy[name].equity for name in members])
     values = sec.slippage_values(member_rows.singles, member_rows.twaps, rows.twap_references)
     total = _section(member_rows, members, pnl, equity, values)
-    chart = ChartData(slippage_bps=(*values["single_vs_arrival"], *values["twap_vs_arrival"]))
-    return Report(database=source.label, generated_at=now, period=scope.period,
-                  strategies=tuple(names), total=total, by_strategy=by_strategy, chart=chart)
+    chart = (*values["single_vs_arrival"], *values["twap_vs_arrival"])
+    return ModeReport(strategies=tuple(names), total=total, by_strategy=by_strategy), chart
+
+
+def _backtests(
+    backtest: ModeReport | None, choices: dict[str, BacktestChoice]
+) -> dict[str, BacktestChoice]:
+    """The choice behind each strategy's backtest figures (a requested backtest is
+    named even when it has no rows in the period)."""
+    if backtest is None:
+        return {name: c for name, c in choices.items() if c.chosen == REQUESTED}
+    shown = {name: c for name, c in choices.items()
+             if name in backtest.strategies or c.chosen == REQUESTED}
+    return unrecorded_choices(backtest.strategies, shown)
 
 
 def check_strategies(known: Sequence[str], scope: q.Scope, label: str) -> None:
@@ -118,11 +164,12 @@ def check_strategies(known: Sequence[str], scope: q.Scope, label: str) -> None:
         )
 
 
-def _fetch(conn: Connection, scope: q.Scope, dialect: str) -> _Rows:
+def _fetch(conn: Connection, scope: q.Scope, dialect: str, run_scan: list[Row]) -> _Rows:
+    """The rows of one mode (``scope.modes``), given its part of the runs' scan."""
+
     def rows(statement: Any) -> list[Row]:
         return list(conn.execute(statement).all())
 
-    run_scan = q.scan(conn, q.runs_scan_stmt(scope))
     fills = _fills_with_money(q.scan(conn, q.fills_scan_stmt(scope)))
     twaps = rows(q.twap_runs_stmt(scope))
     return _Rows(

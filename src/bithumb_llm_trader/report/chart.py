@@ -1,4 +1,7 @@
-"""``--chart FILE``: the equity curve with buys and sells marked, and a slippage histogram.
+"""``--chart FILE``: the equity curves with buys and sells marked, and a slippage histogram.
+
+One row of plots per mode: a paper account of a million and a live one of fifty million
+share no axis, and no line ever runs from one mode's points to another's.
 
 matplotlib is an optional extra (``plots``), imported only here and only when a chart
 is asked for, so the trader installs without it. The figure is built with
@@ -24,6 +27,7 @@ from ..domain import Side
 from ..errors import MissingDependency
 from ..store import schema as s
 from ..store.connect import store_error
+from .backtests import resolve
 from .ledger import equity_curves
 from .model import Report
 from .queries import Scope, equity_stmt, within
@@ -38,6 +42,7 @@ _MANY_MARKERS = 200
 class TradeMarker:
     """A filled order placed on the equity curve: when, which way, at what equity."""
 
+    mode: str
     strategy: str
     at: datetime
     side: str
@@ -72,16 +77,19 @@ def require_matplotlib() -> None:
 
 @dataclass(frozen=True, slots=True)
 class ChartSeries:
-    """The curves and markers a chart draws, read only when a chart is asked for."""
+    """The curves and markers a chart draws, read only when a chart is asked for:
+    ``equity`` is mode -> strategy -> points."""
 
-    equity: dict[str, tuple[tuple[datetime, Decimal], ...]]
+    equity: dict[str, dict[str, tuple[tuple[datetime, Decimal], ...]]]
     markers: list[TradeMarker]
 
 
 def chart_series(source: ReportSource, scope: Scope) -> ChartSeries:
-    """The equity curve of each strategy and its filled trades."""
+    """The equity curve of each mode and strategy, and its filled trades (of the same
+    backtests as the report: ``backtests.resolve``)."""
     try:
         with source.engine.connect() as conn:
+            scope, _ = resolve(conn, scope, source.label)
             curves = equity_curves(conn.execute(equity_stmt(scope)))
     except SQLAlchemyError as exc:
         raise store_error(exc, source.label, "reading equity from", source.engine.url) from exc
@@ -92,7 +100,7 @@ def trade_markers(source: ReportSource, scope: Scope) -> list[TradeMarker]:
     """Filled executions with the equity of their cycle (engine orders and TWAPs)."""
     ex, runs = s.llm_executions, s.cron_runs
     statement = (
-        select(ex.c.strategy, ex.c.created_at, ex.c.side, runs.c.total_equity_krw)
+        select(ex.c.mode, ex.c.strategy, ex.c.created_at, ex.c.side, runs.c.total_equity_krw)
         .select_from(ex.join(runs, ex.c.run_id == runs.c.run_id))
         .where(ex.c.method != "none", ex.c.avg_price.is_not(None), ex.c.side.is_not(None),
                runs.c.total_equity_krw.is_not(None), *within(ex, ex.c.created_at, scope))
@@ -127,27 +135,39 @@ def write_chart(report: Report, series: ChartSeries, path: str) -> None:
 
 def _figure(report: Report, series: ChartSeries) -> Any:
     figure_module = importlib.import_module("matplotlib.figure")
-    figure = figure_module.Figure(figsize=(10, 7), layout="constrained")
-    equity_axes, slippage_axes = figure.subplots(2, 1, height_ratios=[2, 1])
-    markers = series.markers
-    for strategy, points in series.equity.items():
-        equity_axes.plot([at for at, _ in points], [float(v) for _, v in points],
-                         label=strategy, linewidth=1)
+    modes = list(report.modes) or list(series.equity) or ["none"]
+    figure = figure_module.Figure(figsize=(11, 1 + 3.5 * len(modes)), layout="constrained")
+    axes = figure.subplots(len(modes), 2, width_ratios=[2, 1], squeeze=False)
+    for row, mode in enumerate(modes):
+        _equity_axes(axes[row][0], mode, series)
+        _slippage_axes(axes[row][1], mode, report.chart.slippage_bps.get(mode, ()))
+    return figure
+
+
+def _equity_axes(axes: Any, mode: str, series: ChartSeries) -> None:
+    """One mode's curves, one line per strategy, with its filled trades marked."""
+    curves = series.equity.get(mode, {})
+    for strategy, points in curves.items():
+        axes.plot([at for at, _ in points], [float(v) for _, v in points],
+                  label=f"{strategy} ({mode})", linewidth=1)
+    markers = [m for m in series.markers if m.mode == mode]
     for side, shape, colour, label in ((Side.BUY.value, "^", "tab:green", "buy"),
                                        (Side.SELL.value, "v", "tab:red", "sell")):
         chosen = [m for m in markers if m.side == side]
         if chosen:  # small markers when there are thousands, or they hide the curve
-            equity_axes.scatter([m.at for m in chosen], [float(m.equity_krw) for m in chosen],
-                                marker=shape, color=colour, label=label, zorder=3,
-                                s=24 if len(chosen) < _MANY_MARKERS else 4)
-    equity_axes.set_title("Equity (KRW)")
-    equity_axes.set_ylabel("KRW")
-    if series.equity or markers:
-        equity_axes.legend(loc="best", fontsize="small")
-    values = [float(v) for v in report.chart.slippage_bps]
-    slippage_axes.hist(values, bins=max(10, min(50, len(values) // 20)) if values else 10,
-                       color="tab:blue")
-    slippage_axes.set_title("Slippage against the arrival price (bps, positive is worse)")
-    slippage_axes.set_xlabel("bps")
-    slippage_axes.set_ylabel("orders and TWAPs")
-    return figure
+            axes.scatter([m.at for m in chosen], [float(m.equity_krw) for m in chosen],
+                         marker=shape, color=colour, label=label, zorder=3,
+                         s=24 if len(chosen) < _MANY_MARKERS else 4)
+    axes.set_title(f"Equity, mode {mode} (KRW)")
+    axes.set_ylabel("KRW")
+    if curves or markers:
+        axes.legend(loc="best", fontsize="small")
+
+
+def _slippage_axes(axes: Any, mode: str, slippage: tuple[Decimal, ...]) -> None:
+    values = [float(v) for v in slippage]
+    axes.hist(values, bins=max(10, min(50, len(values) // 20)) if values else 10,
+              color="tab:blue")
+    axes.set_title(f"Slippage vs arrival, mode {mode} (bps, + is worse)")
+    axes.set_xlabel("bps")
+    axes.set_ylabel("orders and TWAPs")

@@ -3,7 +3,9 @@
 Cycles that sent nothing (HOLD, rejected) are left out: they have no price, volume or
 fee to analyse, and the table and JSON already count them. Rows are streamed from the
 database, so a long history never sits in memory. Numbers are exact decimal text and
-times ISO 8601 UTC, so a spreadsheet imports them without guessing a locale.
+times ISO 8601 UTC, so a spreadsheet imports them without guessing a locale. Every row
+names its mode (``dry``, ``live``, ``backtest``), and backtest rows are those of the
+backtest the report reads (``backtests.resolve``), as in the other formats.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..store import schema as s
 from ..store.connect import store_error
 from ..store.types import plain_decimal_text
+from .backtests import resolve
 from .build import check_strategies
 from .queries import Scope, strategies_stmt, within
 from .source import ReportSource
 from .stats import signed_slippage_bps
 
 COLUMNS = (
-    "kind", "strategy", "run_id", "execution_id", "twap_run_id", "slice_no", "time",
+    "kind", "strategy", "mode", "run_id", "execution_id", "twap_run_id", "slice_no", "time",
     "action", "side", "method", "status", "dry_run", "client_order_id",
     "requested_notional_krw", "requested_volume", "filled_volume", "filled_funds_krw",
     "avg_price", "fee_krw", "snapshot_price", "arrival_price", "slippage_vs_snapshot_bps",
@@ -48,6 +51,7 @@ def write_csv(source: ReportSource, scope: Scope, out: TextIO) -> int:
         with source.snapshot() as conn, conn.begin():
             known = [row[0] for row in conn.execute(strategies_stmt())]
             check_strategies(known, scope, source.label)
+            scope, _ = resolve(conn, scope, source.label)
             for row in _stream(conn, _executions_stmt(scope)):
                 writer.writerow(_execution_row(row))
                 written += 1
@@ -67,11 +71,11 @@ def _stream(conn: Connection, statement: Select[Any]) -> Iterator[Sequence[Any]]
 def _executions_stmt(scope: Scope) -> Select[Any]:
     t = s.llm_executions
     return (
-        select(t.c.strategy, t.c.run_id, t.c.execution_id, t.c.twap_run_id, t.c.created_at,
-               t.c.action, t.c.side, t.c.method, t.c.status, t.c.dry_run, t.c.client_order_id,
-               t.c.requested_notional, t.c.requested_volume, t.c.filled_volume,
-               t.c.filled_funds, t.c.avg_price, t.c.fee, t.c.reference_price,
-               t.c.arrival_price)
+        select(t.c.strategy, t.c.mode, t.c.run_id, t.c.execution_id, t.c.twap_run_id,
+               t.c.created_at, t.c.action, t.c.side, t.c.method, t.c.status, t.c.dry_run,
+               t.c.client_order_id, t.c.requested_notional, t.c.requested_volume,
+               t.c.filled_volume, t.c.filled_funds, t.c.avg_price, t.c.fee,
+               t.c.reference_price, t.c.arrival_price)
         .where(t.c.method != "none", *within(t, t.c.created_at, scope))
         .order_by(t.c.created_at, t.c.execution_id)
     )
@@ -80,10 +84,11 @@ def _executions_stmt(scope: Scope) -> Select[Any]:
 def _slices_stmt(scope: Scope) -> Select[Any]:
     sl, run = s.twap_slices, s.twap_runs
     return (
-        select(run.c.strategy, run.c.run_id, sl.c.twap_run_id, sl.c.slice_no, sl.c.sent_at,
-               sl.c.planned_at, run.c.side, sl.c.status, run.c.dry_run, sl.c.client_order_id,
-               sl.c.planned_notional, sl.c.planned_volume, sl.c.filled_volume,
-               sl.c.filled_funds, sl.c.avg_price, sl.c.fee, run.c.arrival_price)
+        select(run.c.strategy, run.c.mode, run.c.run_id, sl.c.twap_run_id, sl.c.slice_no,
+               sl.c.sent_at, sl.c.planned_at, run.c.side, sl.c.status, run.c.dry_run,
+               sl.c.client_order_id, sl.c.planned_notional, sl.c.planned_volume,
+               sl.c.filled_volume, sl.c.filled_funds, sl.c.avg_price, sl.c.fee,
+               run.c.arrival_price)
         .select_from(sl.join(run, sl.c.twap_run_id == run.c.twap_run_id))
         .where(*within(run, run.c.created_at, scope))
         .order_by(run.c.created_at, sl.c.twap_run_id, sl.c.slice_no)
@@ -91,11 +96,11 @@ def _slices_stmt(scope: Scope) -> Select[Any]:
 
 
 def _execution_row(row: Sequence[Any]) -> list[str]:
-    (strategy, run_id, execution_id, twap_run_id, created_at, action, side, method, status,
-     dry_run, client_order_id, notional, volume, filled_volume, filled_funds, avg, fee,
-     reference, arrival) = row
+    (strategy, mode, run_id, execution_id, twap_run_id, created_at, action, side, method,
+     status, dry_run, client_order_id, notional, volume, filled_volume, filled_funds, avg,
+     fee, reference, arrival) = row
     return [
-        "execution", strategy, run_id, execution_id, _text(twap_run_id), "",
+        "execution", strategy, mode, run_id, execution_id, _text(twap_run_id), "",
         created_at.isoformat(), action, _text(side), method, status, _flag(dry_run),
         _text(client_order_id), _text(notional), _text(volume), _text(filled_volume),
         _text(filled_funds), _text(avg), _text(fee), _text(reference), _text(arrival),
@@ -106,10 +111,11 @@ def _execution_row(row: Sequence[Any]) -> list[str]:
 
 def _slice_row(row: Sequence[Any]) -> list[str]:
     """A TWAP child; its slippage is measured against the parent's arrival price."""
-    (strategy, run_id, twap_run_id, slice_no, sent_at, planned_at, side, status, dry_run,
-     client_order_id, notional, volume, filled_volume, filled_funds, avg, fee, arrival) = row
+    (strategy, mode, run_id, twap_run_id, slice_no, sent_at, planned_at, side, status,
+     dry_run, client_order_id, notional, volume, filled_volume, filled_funds, avg, fee,
+     arrival) = row
     return [
-        "twap_slice", strategy, _text(run_id), "", twap_run_id, str(slice_no),
+        "twap_slice", strategy, mode, _text(run_id), "", twap_run_id, str(slice_no),
         (sent_at or planned_at).isoformat(), "", side, "twap", status, _flag(dry_run),
         client_order_id, _text(notional), _text(volume), _text(filled_volume),
         _text(filled_funds), _text(avg), _text(fee), "", _text(arrival), "",

@@ -6,6 +6,10 @@ guess whether a key is missing or zero. Money, prices, volumes, bps and ratios a
 strings holding exact decimals (``"100000.5"``): a JSON number would be read back as a
 float by most tools. Counts and token numbers are integers. Times are ISO 8601 in UTC.
 Bump ``REPORT_VERSION`` when a key changes meaning or disappears.
+
+Version 2 puts the mode above the sections (``by_mode.<mode>.total``,
+``by_mode.<mode>.by_strategy``): version 1's single ``total`` added up paper, live and
+backtest rows. ``backtests`` says which backtest each strategy's backtest figures are of.
 """
 
 from __future__ import annotations
@@ -18,9 +22,9 @@ from decimal import Decimal
 from typing import Any
 
 from ..store.types import plain_decimal_text
-from .model import Report, Section
+from .model import ModeReport, Report, Section
 
-REPORT_VERSION = 1
+REPORT_VERSION = 2
 
 
 def report_to_dict(report: Report) -> dict[str, Any]:
@@ -31,8 +35,17 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "generated_at": _plain(report.generated_at),
         "period": {"start": _plain(report.period.start), "end": _plain(report.period.end)},
         "strategies": list(report.strategies),
-        "total": section_to_dict(report.total),
-        "by_strategy": {name: section_to_dict(s) for name, s in report.by_strategy.items()},
+        "modes": list(report.modes),
+        "backtests": _plain(report.backtests),
+        "by_mode": {mode: mode_to_dict(part) for mode, part in report.by_mode.items()},
+    }
+
+
+def mode_to_dict(part: ModeReport) -> dict[str, Any]:
+    return {
+        "strategies": list(part.strategies),
+        "total": section_to_dict(part.total),
+        "by_strategy": {name: section_to_dict(s) for name, s in part.by_strategy.items()},
     }
 
 

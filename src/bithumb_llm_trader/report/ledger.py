@@ -121,12 +121,14 @@ def latest_prices(
 
 def equity_curves(
     rows: Iterable[Sequence[Any]],
-) -> dict[str, tuple[tuple[datetime, Decimal], ...]]:
-    """Rows: strategy, started_at, equity (in time order) as one curve per strategy."""
-    curves: dict[str, list[tuple[datetime, Decimal]]] = {}
-    for strategy, started_at, equity in rows:
-        curves.setdefault(strategy, []).append((started_at, equity))
-    return {strategy: tuple(points) for strategy, points in curves.items()}
+) -> dict[str, dict[str, tuple[tuple[datetime, Decimal], ...]]]:
+    """Rows: mode, strategy, started_at, equity (in time order) as one curve per mode and
+    strategy: a dry and a live run of one strategy are two accounts, never one line."""
+    curves: dict[str, dict[str, list[tuple[datetime, Decimal]]]] = {}
+    for mode, strategy, started_at, equity in rows:
+        curves.setdefault(mode, {}).setdefault(strategy, []).append((started_at, equity))
+    return {mode: {strategy: tuple(points) for strategy, points in by_strategy.items()}
+            for mode, by_strategy in curves.items()}
 
 
 def total_equity(summaries: Sequence[EquitySummary]) -> EquitySummary:

@@ -1,4 +1,7 @@
-"""What a report holds: frozen sections of exact figures, one set per strategy and in total.
+"""What a report holds: frozen sections of exact figures, per mode, per strategy and in total.
+
+A report never adds up two modes: paper, live and backtest rows of one strategy are
+different accounts, so each mode gets its own sections (``ModeReport``).
 
 Every amount is a ``Decimal`` (never a float) and every count an ``int``; a figure
 that cannot be computed (a mean of nothing) is ``None`` rather than a misleading zero.
@@ -15,19 +18,18 @@ from decimal import Decimal
 from .period import Period
 
 MODES = ("dry", "live", "backtest")
-"""Run modes always listed, so JSON consumers find every key even when it is zero."""
+"""Run modes, in the order a report shows them."""
 ACTIONS = ("buy", "sell", "hold")
 """Decision actions always listed."""
 
 
 @dataclass(frozen=True, slots=True)
 class RunSummary:
-    """``cron_runs``: how many cycles ran, how they ended, in which mode."""
+    """``cron_runs``: how many cycles ran and how they ended."""
 
     count: int
     failed: int
     by_status: Mapping[str, int]
-    by_mode: Mapping[str, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,17 +194,70 @@ class Section:
 
 @dataclass(frozen=True, slots=True)
 class ChartData:
-    """What the chart draws and the JSON leaves out: every slippage against arrival."""
+    """What the chart draws and the JSON leaves out: every slippage against arrival,
+    per mode."""
 
-    slippage_bps: tuple[Decimal, ...] = ()
+    slippage_bps: Mapping[str, tuple[Decimal, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ModeReport:
+    """The sections of one mode: per strategy, and in total over its strategies."""
+
+    strategies: tuple[str, ...]
+    total: Section
+    by_strategy: Mapping[str, Section]
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestChoice:
+    """Which backtest of a strategy the report read (``report.backtests``).
+
+    ``chosen`` is ``requested`` (``--backtest``), ``latest`` (the newest with rows in the
+    period; ``recorded`` says how many the strategy has) or ``unrecorded``: backtest
+    rows without a recorded result, read together (``backtest_id`` is then None).
+    """
+
+    backtest_id: str | None
+    ran_at: datetime | None
+    chosen: str
+    recorded: int
 
 
 @dataclass(frozen=True, slots=True)
 class Report:
+    """``by_mode`` holds the modes reported, in ``MODES`` order: the ones asked for, else
+    every mode with rows in the period."""
+
     database: str
     generated_at: datetime
     period: Period
     strategies: tuple[str, ...]
-    total: Section
-    by_strategy: Mapping[str, Section]
+    by_mode: Mapping[str, ModeReport]
+    backtests: Mapping[str, BacktestChoice] = field(default_factory=dict)
     chart: ChartData = field(default_factory=ChartData, compare=False)
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        return tuple(self.by_mode)
+
+    def only_mode(self) -> ModeReport:
+        """The sections of a report of one mode.
+
+        Raises:
+            ValueError: the report holds several modes (or none): there is no single
+                total, as adding paper, live and backtest figures means nothing.
+        """
+        if len(self.by_mode) != 1:
+            raise ValueError(f"the report holds {len(self.by_mode)} modes, not one")
+        return next(iter(self.by_mode.values()))
+
+    @property
+    def total(self) -> Section:
+        """The total of a report of one mode (``only_mode``)."""
+        return self.only_mode().total
+
+    @property
+    def by_strategy(self) -> Mapping[str, Section]:
+        """The strategies of a report of one mode (``only_mode``)."""
+        return self.only_mode().by_strategy

@@ -1,5 +1,8 @@
 """The report's SQL: aggregates grouped by strategy, and the few ordered scans it needs.
 
+Every statement reads the modes of its ``Scope`` (``within``): the report reads each
+mode on its own, so paper, live and backtest rows never meet in one figure.
+
 Counting and summing happen in the database (``GROUP BY`` over the indexed strategy and
 time columns), so a year of cycles is never loaded row by row. Money is summed with
 ``money_sum`` (an exact ``dsum`` on SQLite, native ``SUM`` of ``DECIMAL`` elsewhere).
@@ -25,6 +28,7 @@ from sqlalchemy import (
     func,
     literal,
     null,
+    or_,
     select,
     union,
 )
@@ -39,12 +43,43 @@ Row = Sequence[Any]
 """A result row: grouped aggregates, or a scan's raw tuple."""
 
 
+BACKTEST = "backtest"
+COUNTER_DIGITS = 6
+"""A backtest's cycles are numbered ``run_id_prefix`` + six base-36 digits
+(``backtest.market.counter_ids``): the pattern that tells its rows from any other's."""
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestRows:
+    """Which backtest rows a report reads, resolved by ``backtests.resolve``.
+
+    Several backtests of one strategy replay the same past again and again: joined,
+    they would make one meaningless equity curve. So each strategy's rows come from
+    one backtest (``chosen``: strategy and run id prefix), except for strategies with
+    no recorded backtest result (``recorded`` lists those that have one), whose
+    backtest rows cannot be told apart and are read together. ``only_chosen`` (a
+    backtest asked for by id) leaves every other strategy's backtest rows out.
+    """
+
+    chosen: tuple[tuple[str, str], ...] = ()
+    recorded: tuple[str, ...] = ()
+    only_chosen: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """Which rows a report reads: a period and, optionally, some strategies."""
+    """Which rows a report reads: a period and, optionally, some strategies and modes.
+
+    ``modes`` empty reads every mode (a report still never mixes them: it reads
+    each one on its own). ``backtest`` is the backtest asked for by id; ``backtest_rows``
+    is filled in by the report itself, None until then (every backtest row).
+    """
 
     period: Period
     strategies: tuple[str, ...] = ()
+    modes: tuple[str, ...] = ()
+    backtest: str | None = None
+    backtest_rows: BacktestRows | None = None
 
 
 def read_money(value: Any) -> Decimal | None:
@@ -71,9 +106,14 @@ def scan(conn: Connection, statement: Select[Any]) -> list[Row]:
 
 
 def within(
-    table: Table, when: KeyedColumnElement[Any], scope: Scope, *, upto_end_only: bool = False
+    table: Table, when: KeyedColumnElement[Any], scope: Scope, *, upto_end_only: bool = False,
+    runs: Table | None = None,
 ) -> list[ColumnElement[bool]]:
-    """Conditions selecting ``scope``'s strategies and period on ``table``."""
+    """Conditions selecting ``scope``'s strategies, period and modes on ``table``.
+
+    ``runs``: ``cron_runs`` joined on ``run_id``, for the tables that have no mode
+    column of their own (their run's row has it).
+    """
     conditions: list[ColumnElement[bool]] = []
     if scope.strategies:
         conditions.append(table.c.strategy.in_(scope.strategies))
@@ -81,6 +121,29 @@ def within(
         conditions.append(when >= scope.period.start)
     if scope.period.end is not None:
         conditions.append(when < scope.period.end)
+    mode = (table if runs is None else runs).c.mode
+    return conditions + in_modes(table.c.strategy, mode, table.c.run_id, scope)
+
+
+def in_modes(
+    strategy: ColumnElement[Any], mode: ColumnElement[Any], run_id: ColumnElement[Any],
+    scope: Scope,
+) -> list[ColumnElement[bool]]:
+    """Conditions keeping ``scope``'s modes and, of the backtests, its chosen ones."""
+    conditions: list[ColumnElement[bool]] = []
+    if scope.modes:
+        conditions.append(mode.in_(scope.modes))
+    picked = scope.backtest_rows
+    if picked is None or (scope.modes and BACKTEST not in scope.modes):
+        return conditions
+    allowed: list[ColumnElement[bool]] = [mode != BACKTEST]
+    if picked.recorded and not picked.only_chosen:
+        allowed.append(strategy.not_in(picked.recorded))
+    for name, prefix in picked.chosen:
+        allowed.append(and_(strategy == name, run_id.startswith(prefix, autoescape=True),
+                            func.length(run_id) == len(prefix) + COUNTER_DIGITS))
+    if picked.recorded or picked.only_chosen:
+        conditions.append(or_(*allowed))
     return conditions
 
 
@@ -124,15 +187,16 @@ def signals_stmt(scope: Scope, dialect: str) -> Select[Any]:
     Models answer confidence with a few decimals, so grouping by it keeps the groups
     few and makes the exact mean a matter of ``confidence * count`` in Python.
     """
-    sig, req = s.llm_signals, s.llm_decision_requests
+    sig, req, runs = s.llm_signals, s.llm_decision_requests, s.cron_runs
     return (
         select(sig.c.strategy, sig.c.action, sig.c.hold_reason, sig.c.confidence,
                req.c.decider, req.c.model, func.count(), func.sum(sig.c.prompt_tokens),
                func.sum(sig.c.completion_tokens), money_sum(sig.c.cost_usd, dialect),
                func.sum(sig.c.latency_ms), _count_true(sig.c.fallback_used),
                _count_true(sig.c.cached))
-        .select_from(sig.outerjoin(req, sig.c.request_id == req.c.request_id))
-        .where(*within(sig, sig.c.created_at, scope))
+        .select_from(sig.outerjoin(req, sig.c.request_id == req.c.request_id)
+                     .join(runs, sig.c.run_id == runs.c.run_id))
+        .where(*within(sig, sig.c.created_at, scope, runs=runs))
         .group_by(sig.c.strategy, sig.c.action, sig.c.hold_reason, sig.c.confidence,
                   req.c.decider, req.c.model)
     )
@@ -140,20 +204,22 @@ def signals_stmt(scope: Scope, dialect: str) -> Select[Any]:
 
 def risk_stmt(scope: Scope) -> Select[Any]:
     """Verdicts grouped by their reasons' JSON text: few distinct lists, parsed once each."""
-    t = s.risk_verdicts
+    t, runs = s.risk_verdicts, s.cron_runs
     return (
         select(t.c.strategy, t.c.approved, t.c.shrunk, t.c.reasons_json, func.count())
-        .where(*within(t, t.c.created_at, scope))
+        .select_from(t.join(runs, t.c.run_id == runs.c.run_id))
+        .where(*within(t, t.c.created_at, scope, runs=runs))
         .group_by(t.c.strategy, t.c.approved, t.c.shrunk, t.c.reasons_json)
     )
 
 
 def allocations_stmt(scope: Scope, dialect: str) -> Select[Any]:
-    t = s.allocation_proposals
+    t, runs = s.allocation_proposals, s.cron_runs
     return (
         select(t.c.strategy, t.c.caps_hit_json, func.count(),
                money_sum(t.c.desired_notional, dialect), money_sum(t.c.final_notional, dialect))
-        .where(*within(t, t.c.created_at, scope))
+        .select_from(t.join(runs, t.c.run_id == runs.c.run_id))
+        .where(*within(t, t.c.created_at, scope, runs=runs))
         .group_by(t.c.strategy, t.c.caps_hit_json)
     )
 
@@ -212,13 +278,20 @@ def twap_references_stmt(scope: Scope) -> Select[Any]:
 
 
 def equity_stmt(scope: Scope) -> Select[Any]:
-    """The equity curve with its times, for the chart (processed rows: real datetimes)."""
+    """The equity curves with their times, for the chart (processed rows: real datetimes),
+    one per mode and strategy."""
     t = s.cron_runs
     return (
-        select(t.c.strategy, t.c.started_at, t.c.total_equity_krw)
+        select(t.c.mode, t.c.strategy, t.c.started_at, t.c.total_equity_krw)
         .where(t.c.total_equity_krw.is_not(None), *within(t, t.c.started_at, scope))
         .order_by(t.c.strategy, t.c.started_at)
     )
+
+
+def twap_modes_stmt(scope: Scope) -> Select[Any]:
+    """The modes of the period's TWAPs: a TWAP started from the command line has no run."""
+    t = s.twap_runs
+    return select(t.c.mode).where(*within(t, t.c.created_at, scope)).distinct()
 
 
 def fills_scan_stmt(scope: Scope) -> Select[Any]:
@@ -243,9 +316,11 @@ def fills_scan_stmt(scope: Scope) -> Select[Any]:
 
 
 def last_price_stmt(strategy: str, market: str, scope: Scope) -> Select[Any]:
-    """The last snapshot price of ``market`` for ``strategy`` before the period's end."""
+    """The last snapshot price of ``market`` for ``strategy`` before the period's end, in
+    ``scope``'s mode (a backtest's past prices never value a live position)."""
     t = s.cron_runs
-    conditions = [t.c.strategy == strategy, t.c.market == market, t.c.last_price.is_not(None)]
+    conditions = [t.c.strategy == strategy, t.c.market == market, t.c.last_price.is_not(None),
+                  *in_modes(t.c.strategy, t.c.mode, t.c.run_id, scope)]
     if scope.period.end is not None:
         conditions.append(t.c.started_at < scope.period.end)
     return (

@@ -17,7 +17,6 @@ from ..domain import ZERO, Side
 from ..store.types import load_json
 from .model import (
     ACTIONS,
-    MODES,
     ActionSummary,
     AllocationSummary,
     DecisionSummary,
@@ -62,17 +61,14 @@ def _with_keys(counts: Mapping[str, int], keys: Iterable[str]) -> dict[str, int]
 
 
 def run_summary(rows: Iterable[Row]) -> RunSummary:
-    """Rows: strategy, mode, status, count."""
+    """Rows: strategy, mode, status, count (of one mode: a report never adds modes)."""
     by_status: Counter[str] = Counter()
-    by_mode: Counter[str] = Counter()
-    for _, mode, status, count in rows:
+    for _, _, status, count in rows:
         by_status[status] += count
-        by_mode[mode] += count
     return RunSummary(
         count=sum(by_status.values()),
         failed=by_status.get("failed", 0),
         by_status=dict(sorted(by_status.items())),
-        by_mode=_with_keys(by_mode, MODES),
     )
 
 

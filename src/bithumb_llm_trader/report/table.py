@@ -3,7 +3,8 @@
 Small tables side by side rather than one wide one: each fits in about 50 columns,
 and a grid puts two on a line. Amounts are printed exactly, with thousands separators
 (``1,234,567.5``), never rounded for display; several strategies add a comparison
-table with one column per strategy.
+table with one column per strategy. Each mode is printed under its own heading, with
+its own total: paper, live and backtest figures are never added up.
 """
 
 from __future__ import annotations
@@ -13,25 +14,38 @@ from decimal import Decimal
 
 from rich import box
 from rich.console import Console, Group, RenderableType
+from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
 from ..store.types import plain_decimal_text
-from .model import ModelUsage, Report, Section, SlippageStats
+from .model import BacktestChoice, ModelUsage, ModeReport, Report, Section, SlippageStats
 from .stats import ratio
 
 DASH = "-"
 TOP = 6
 """Reasons and caps shown per table; the JSON has all of them."""
+MODE_TITLES = {"dry": "Paper trading", "live": "Live trading", "backtest": "Backtest"}
 
 
 def render_table(report: Report, console: Console) -> None:
-    """Print the whole report: the header, the sections of the total, the comparison."""
+    """Print the whole report: the header, then per mode its heading, the sections of
+    its total and the comparison of its strategies."""
     console.print(header(report))
-    console.print(section_view(report.total))
-    if len(report.strategies) > 1:
+    if not report.by_mode:
+        console.print(Text("\nnothing recorded in this period"))
+    for mode, part in report.by_mode.items():
         console.print()
-        console.print(comparison(report))
+        console.print(Rule(mode_heading(mode, part), align="left", style="bold"))
+        console.print(section_view(part.total))
+        if len(part.strategies) > 1:
+            console.print()
+            console.print(comparison(part))
+
+
+def mode_heading(mode: str, part: ModeReport) -> Text:
+    names = ", ".join(part.strategies) or "none"
+    return Text(f"{MODE_TITLES.get(mode, mode)} (mode {mode}): {names}", style="bold")
 
 
 def header(report: Report) -> Text:
@@ -42,6 +56,20 @@ def header(report: Report) -> Text:
     text.append("bithumb-trader report", style="bold")
     text.append(f"  {report.database}\n")
     text.append(f"period: {start} .. {end} (UTC)\nstrategies: {names}")
+    text.append(f"\nmodes: {', '.join(report.modes) or 'none in this period'}")
+    for strategy, choice in report.backtests.items():
+        text.append(f"\nbacktest of {strategy}: {backtest_note(choice)}")
+    return text
+
+
+def backtest_note(choice: BacktestChoice) -> str:
+    """Which backtest a strategy's backtest figures are of, in words."""
+    if choice.backtest_id is None:
+        return "rows without a recorded backtest result, read together"
+    ran = choice.ran_at.isoformat() if choice.ran_at else "?"
+    text = f"{choice.backtest_id} (ran {ran})"
+    if choice.chosen == "latest" and choice.recorded > 1:
+        text += f", the latest of {choice.recorded}"
     return text
 
 
@@ -117,7 +145,6 @@ def section_view(section: Section) -> Group:
 def _runs(section: Section) -> Table:
     runs = section.runs
     rows = [("runs", number(runs.count)), ("failed", number(runs.failed))]
-    rows += [(f"  {mode}", number(count)) for mode, count in runs.by_mode.items()]
     return _pairs("Runs", rows)
 
 
@@ -225,8 +252,9 @@ def _usage_cells(usage: ModelUsage) -> list[str]:
             number(usage.mean_latency_ms), number(usage.fallbacks_used), number(usage.cached)]
 
 
-def comparison(report: Report) -> Table:
-    """Key figures side by side, one column per strategy and one for the total."""
+def comparison(report: ModeReport) -> Table:
+    """Key figures of one mode side by side, one column per strategy and one for the
+    total."""
     names = list(report.strategies)
     table = _table("By strategy", "", *names, "total")
     sections = [report.by_strategy[name] for name in names] + [report.total]

@@ -15,7 +15,7 @@ from ..clock import SystemClock
 from ..errors import StoreError
 from ..ports import Clock
 from .connect import build_engine, check_connection, redact_url, store_error
-from .migrate import UPGRADE_STEPS, UpgradeStep, ensure_schema
+from .migrate import UPGRADE_STEPS, UpgradeStep, ensure_schema, ensure_schema_locked
 from .queries import FINAL_ORDER_STATES
 from .schema import SCHEMA_VERSION, metadata
 from .sql_store import SqlStore
@@ -45,7 +45,7 @@ def open_store(url: str, *, clock: Clock | None = None) -> SqlStore:
     engine = build_engine(url)
     try:
         check_connection(engine, label)
-        ensure_schema(engine, clock=clock, label=label)
+        ensure_schema_locked(engine, clock=clock, label=label)
     except SQLAlchemyError as exc:
         engine.dispose()
         raise store_error(exc, label, "preparing the schema of", engine.url) from exc

@@ -6,13 +6,16 @@ and is one line: an operator who typed a wrong host needs the cause, not a trace
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Mapping
+import sqlite3
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError, StatementError
 from sqlalchemy.pool import StaticPool
@@ -22,6 +25,15 @@ from .types import DecimalSum
 
 CONNECT_TIMEOUT_S = 10
 """Seconds to wait for a database server before calling it unreachable."""
+
+SQLITE_IMMEDIATE = "bithumb_sqlite_immediate"
+"""Execution option: an SQLite ``engine.begin()`` takes the write lock at once.
+
+``engine.execution_options(**{SQLITE_IMMEDIATE: True})`` makes every transaction of that
+engine a ``BEGIN IMMEDIATE``: a read-then-write transaction (a lease take-over, a schema
+creation) then waits for a writer in another process instead of failing on a stale
+snapshot. Only engines made by ``build_engine`` honour it.
+"""
 
 _SECRET_QUERY_KEYS = frozenset({"password", "passwd", "pwd"})
 _USERINFO = re.compile(r"(?P<head>://[^:/@]*:)[^@]*(?P<tail>@)")
@@ -155,7 +167,7 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
         cursor = dbapi_connection.cursor()
         try:
             if wal:
-                cursor.execute("PRAGMA journal_mode=WAL")
+                _use_wal(cursor)
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
         finally:
@@ -165,7 +177,27 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # Straight to the driver: going through exec_driver_sql costs ~40 us per call.
-        conn.connection.driver_connection.execute("BEGIN")
+        immediate = conn.get_execution_options().get(SQLITE_IMMEDIATE, False)
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _use_wal(cursor: Any) -> None:
+    """Switch the file to WAL, tolerating another process that is switching it too.
+
+    Two first opens of a new file race on the switch, which needs an exclusive lock and
+    fails at once with "database is locked" instead of waiting; the mode is stored in the
+    file, so when the winner has switched it there is nothing left to do.
+    """
+    for attempt in range(3):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 2:
+                raise
+            mode = cursor.execute("PRAGMA journal_mode").fetchone()  # waits for the lock
+            if mode and str(mode[0]).lower() == "wal":
+                return
 
 
 def check_connection(engine: Engine, label: str) -> None:
@@ -175,3 +207,115 @@ def check_connection(engine: Engine, label: str) -> None:
             pass
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot connect to {label}: {one_line(exc, engine.url)}") from exc
+
+
+SCHEMA_LOCK_NAME = "bithumb_trader_schema"
+"""What the cross-process schema lock is called (hashed into a key on PostgreSQL)."""
+
+SCHEMA_LOCK_TIMEOUT_S = 60
+"""Seconds to wait for another process that is creating or upgrading the schema."""
+
+_MYSQL_LOCK_NAME_MAX = 64
+_MYSQL_RACE_CODES = frozenset({1050, 1061, 1062, 1826})  # exists: table, key name, entry, FK
+_PG_RACE_STATES = frozenset({"42P06", "42P07", "42710", "23505"})  # duplicate schema, table,
+# object; unique violation (two CREATE TABLEs racing on pg_type's unique index)
+_RACE_WORDS = ("already exists", "unique constraint failed", "database is locked")
+
+
+def stable_key64(name: str) -> int:
+    """A signed 64-bit integer from ``name``, the same in every process and Python run.
+
+    PostgreSQL advisory locks take a ``bigint``; Python's ``hash`` is salted per process.
+    """
+    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def mysql_lock_name(name: str) -> str:
+    """``name`` as a MariaDB/MySQL ``GET_LOCK`` name: kept when short, else hashed to fit."""
+    if len(name) <= _MYSQL_LOCK_NAME_MAX:
+        return name
+    return "bt:" + hashlib.sha256(name.encode()).hexdigest()[:_MYSQL_LOCK_NAME_MAX - 3]
+
+
+def lost_creation_race(exc: BaseException) -> bool:
+    """Whether ``exc`` says another process created the same table, type or row first.
+
+    Covers MariaDB 1050 ``Table ... already exists``, PostgreSQL's duplicate-object states
+    and its ``pg_type_typname_nsp_index`` unique violation, and SQLite's "already exists",
+    "UNIQUE constraint failed" and a stale-snapshot "database is locked".
+    """
+    orig = exc.orig if isinstance(exc, StatementError) and exc.orig is not None else exc
+    sqlstate = getattr(orig, "sqlstate", None)
+    if isinstance(sqlstate, str):
+        return sqlstate in _PG_RACE_STATES
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int):
+        return args[0] in _MYSQL_RACE_CODES
+    message = str(orig).lower()
+    return any(words in message for words in _RACE_WORDS)
+
+
+@contextmanager
+def schema_lock(
+    engine: Engine, label: str, *, timeout_s: int = SCHEMA_LOCK_TIMEOUT_S
+) -> Iterator[Engine]:
+    """Hold the cross-process schema lock of ``engine``'s database; yield the engine to use.
+
+    Two first runs on an empty server database would otherwise both see no tables and
+    both create them, and the slower one fail. PostgreSQL takes a session advisory lock
+    (per database), MariaDB/MySQL a ``GET_LOCK`` named after the database (its locks are
+    server-wide), each on a dedicated connection while the schema work runs on others.
+    SQLite has no such lock: the yielded engine begins every transaction IMMEDIATE, and
+    the caller tolerates what a racing creator leaves (see ``lost_creation_race``).
+
+    Raises:
+        StoreError: the lock was not granted within ``timeout_s``.
+    """
+    backend = engine.dialect.name
+    if backend == "sqlite":
+        yield engine.execution_options(**{SQLITE_IMMEDIATE: True})
+        return
+    if backend not in ("postgresql", "mysql", "mariadb"):
+        yield engine
+        return
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        unlock = _lock_schema(conn, backend, label, timeout_s)
+        try:
+            yield engine
+        finally:
+            try:
+                conn.execute(unlock[0], unlock[1])
+            except SQLAlchemyError:
+                conn.invalidate()  # a dropped session has released its locks anyway
+
+
+def _lock_schema(
+    conn: Connection, backend: str, label: str, timeout_s: int
+) -> tuple[Any, dict[str, Any]]:
+    """Take the schema lock on ``conn``; the statement and parameters that release it."""
+    waited = (
+        f"another process kept the schema of {label} locked for {timeout_s} s "
+        "while creating or upgrading it; try again, or look for a stuck bithumb-trader"
+    )
+    if backend == "postgresql":
+        key = {"key": stable_key64(SCHEMA_LOCK_NAME)}
+        conn.execute(text("SELECT set_config('lock_timeout', :ms, false)"),
+                     {"ms": f"{timeout_s * 1000}"})
+        try:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), key)
+        except SQLAlchemyError as exc:
+            if getattr(getattr(exc, "orig", None), "sqlstate", None) == "55P03":  # timed out
+                raise StoreError(waited) from exc
+            raise
+        finally:
+            conn.execute(text("RESET lock_timeout"))
+        return text("SELECT pg_advisory_unlock(:key)"), key
+    database = conn.execute(text("SELECT DATABASE()")).scalar() or ""
+    name = {"name": mysql_lock_name(f"{SCHEMA_LOCK_NAME}:{database}")}
+    got = conn.execute(text("SELECT GET_LOCK(:name, :timeout)"),
+                       {**name, "timeout": timeout_s}).scalar()
+    if got != 1:
+        raise StoreError(waited)
+    return text("SELECT RELEASE_LOCK(:name)"), name

@@ -22,16 +22,19 @@ from collections.abc import Callable, Collection, Mapping
 from types import MappingProxyType
 
 from sqlalchemy import Connection, Engine, func, insert, inspect, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import StoreError
 from ..ports import Clock
+from .connect import lost_creation_race, schema_lock
 from .schema import SCHEMA_VERSION, metadata, schema_version
+from .upgrades import v1_to_v2
 
 UpgradeStep = Callable[[Connection], None]
 """Changes a database from version N to N + 1 inside the transaction it is given."""
 
-UPGRADE_STEPS: Mapping[int, UpgradeStep] = MappingProxyType({})
-"""Upgrade steps keyed by the version they start from. None yet: v1 is the first schema."""
+UPGRADE_STEPS: Mapping[int, UpgradeStep] = MappingProxyType({1: v1_to_v2})
+"""Upgrade steps keyed by the version they start from (``upgrades``)."""
 
 _LISTED_TABLES = 12
 
@@ -77,6 +80,31 @@ def ensure_schema(
     if found < target:
         _upgrade(engine, clock, label, found, target, steps)
     return target
+
+
+_RACE_ATTEMPTS = 3
+
+
+def ensure_schema_locked(engine: Engine, *, clock: Clock, label: str) -> int:
+    """``ensure_schema`` under the cross-process schema lock, tolerating a racing creator.
+
+    Two first runs on one empty database would both create the tables, and the slower
+    fail (MariaDB 1050, PostgreSQL's ``pg_type`` unique violation). The lock serialises
+    them on the servers; on SQLite, and against a process without the lock, an "already
+    exists" error means the work is done or under way, so the state is inspected again.
+
+    Raises:
+        StoreError: as ``ensure_schema``, or the lock was not granted in time.
+    """
+    attempt = 1
+    while True:
+        try:
+            with schema_lock(engine, label) as locked:
+                return ensure_schema(locked, clock=clock, label=label)
+        except SQLAlchemyError as exc:
+            if attempt >= _RACE_ATTEMPTS or not lost_creation_race(exc):
+                raise
+            attempt += 1
 
 
 def current_version(engine: Engine) -> int | None:

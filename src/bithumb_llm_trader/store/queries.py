@@ -19,7 +19,6 @@ from sqlalchemy import (
     Update,
     and_,
     bindparam,
-    exists,
     func,
     select,
 )
@@ -70,30 +69,29 @@ GET_ORDER: Select[tuple[object, ...]] = select(_orders).where(
 )
 UNSETTLED_ORDERS: Select[tuple[object, ...]] = (
     select(_orders)
-    .where(_orders.c.strategy == bindparam("strategy"),
+    .where(_orders.c.strategy == bindparam("strategy"), _orders.c.mode == bindparam("mode"),
            _orders.c.state.not_in(FINAL_ORDER_STATES))
     .order_by(_orders.c.created_at, _orders.c.client_order_id)
 )
 STORED_FILL_KEYS = select(_fills.c.client_order_id, _fills.c.trade_id).where(
     _fills.c.client_order_id.in_(bindparam("client_order_ids", expanding=True))
 )
-# A backtest replays the past under the strategy's name: its simulated runs and fills
-# must never set a live or dry strategy's daily-loss baseline or cooldown.
-BACKTEST_MODE = "backtest"
+# Modes never mix: a dry run's paper equity must never set a live run's daily-loss
+# baseline, nor a backtest's simulated fills anyone's cooldown.
 FIRST_EQUITY = (
     select(_runs.c.total_equity_krw)
     .where(_runs.c.strategy == bindparam("strategy"), _runs.c.started_at >= bindparam("since"),
-           _runs.c.total_equity_krw.is_not(None), _runs.c.mode != BACKTEST_MODE)
+           _runs.c.total_equity_krw.is_not(None), _runs.c.mode == bindparam("mode"))
     .order_by(_runs.c.started_at, _runs.c.run_id)
     .limit(1)
 )
 LAST_TRADE = select(func.max(_fills.c.created_at)).where(
-    _fills.c.strategy == bindparam("strategy"),
-    ~exists().where(_runs.c.run_id == _fills.c.run_id, _runs.c.mode == BACKTEST_MODE),
+    _fills.c.strategy == bindparam("strategy"), _fills.c.mode == bindparam("mode"),
 )
 
 _GUARD_MATCH = and_(_guards.c.strategy == bindparam("strategy"),
-                    _guards.c.market == bindparam("market"))
+                    _guards.c.market == bindparam("market"),
+                    _guards.c.mode == bindparam("mode"))
 GET_GUARD: Select[tuple[object, ...]] = select(_guards).where(_GUARD_MATCH)
 CLEAR_GUARD: Delete = _delete(_guards).where(_GUARD_MATCH)
 
@@ -112,6 +110,9 @@ CACHE_GET = select(s.decision_cache.c.value).where(s.decision_cache.c.key == bin
 
 GET_TWAP_RUN: Select[tuple[object, ...]] = select(s.twap_runs).where(
     s.twap_runs.c.twap_run_id == bindparam("twap_run_id")
+)
+ACTIVE_TWAP_RUNS: Select[tuple[object, ...]] = select(s.twap_runs).where(
+    s.twap_runs.c.status.in_(("planned", "running")), s.twap_runs.c.mode == bindparam("mode")
 )
 TWAP_SLICES: Select[tuple[object, ...]] = (
     select(s.twap_slices).where(s.twap_slices.c.twap_run_id == bindparam("twap_run_id"))

@@ -36,7 +36,7 @@ from .. import records as rec
 from ..errors import StoreError
 from .types import ExactDecimal, JSONText, UTCDateTime, long_text
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = MetaData()
 
@@ -180,7 +180,7 @@ llm_executions = _table(
     _id(), _str("execution_id", _ID), _str("run_id", _ID), _str("strategy", _NAME),
     _time("created_at"), _str("agent_intent", _CODE), _str("action", _CODE),
     _str("side", _CODE, nullable=True), _str("method", _CODE), _str("status", _CODE),
-    _flag("dry_run"), _str("client_order_id", _ID, nullable=True),
+    _flag("dry_run"), _str("mode", _CODE), _str("client_order_id", _ID, nullable=True),
     _str("twap_run_id", _ID, nullable=True),
     _money("requested_notional", nullable=True), _money("requested_volume", nullable=True),
     _money("filled_volume"), _money("filled_funds"), _money("avg_price", nullable=True),
@@ -195,13 +195,14 @@ orders = _table(
     "orders",
     _str("client_order_id", _ID, primary_key=True), _str("run_id", _ID),
     _str("strategy", _NAME), _str("market", _MARKET), _str("side", _CODE),
-    _str("order_type", _CODE), _str("state", _CODE), _flag("dry_run"),
+    _str("order_type", _CODE), _str("state", _CODE), _flag("dry_run"), _str("mode", _CODE),
     _time("created_at"), _time("updated_at"), _str("order_id", _ID, nullable=True),
     _money("price", nullable=True), _money("volume", nullable=True),
     _money("notional", nullable=True), _money("executed_volume"),
     _money("executed_funds"), _money("paid_fee"), _str("twap_run_id", _ID, nullable=True),
     _int("slice_no", nullable=True), Column("error", Text(), nullable=True),
     Index("ix_orders_strategy_state", "strategy", "state"),
+    Index("ix_orders_strategy_mode_state", "strategy", "mode", "state"),
     *_run_indexes("orders"),
 )
 
@@ -210,7 +211,7 @@ fills = _table(
     _str("client_order_id", _ID, primary_key=True), _str("trade_id", _ID, primary_key=True),
     _str("run_id", _ID), _str("strategy", _NAME), _str("market", _MARKET),
     _str("side", _CODE), _money("price"), _money("volume"), _money("funds"), _money("fee"),
-    _time("created_at"), _flag("dry_run"),
+    _time("created_at"), _flag("dry_run"), _str("mode", _CODE),
     ForeignKeyConstraint(["client_order_id"], ["orders.client_order_id"],
                          name="fk_fills_order"),
     *_run_indexes("fills"),
@@ -220,7 +221,8 @@ twap_runs = _table(
     "twap_runs",
     _str("twap_run_id", _ID, primary_key=True), _str("strategy", _NAME),
     _str("market", _MARKET), _str("side", _CODE), _str("status", _CODE), _flag("dry_run"),
-    _time("created_at"), _time("updated_at"), _int("duration_s"), _int("slice_count"),
+    _str("mode", _CODE), _time("created_at"), _time("updated_at"), _int("duration_s"),
+    _int("slice_count"),
     _str("run_id", _ID, nullable=True), _money("total_notional", nullable=True),
     _money("total_volume", nullable=True), _money("limit_price", nullable=True),
     _money("max_slippage_bps", nullable=True), _money("arrival_price", nullable=True),
@@ -260,6 +262,7 @@ paper_orders = _table(
 position_guards = _table(
     "position_guards",
     _str("strategy", _NAME, primary_key=True), _str("market", _MARKET, primary_key=True),
+    _str("mode", _CODE, primary_key=True),
     _money("stop_loss_price", nullable=True), _money("take_profit_price", nullable=True),
     _money("entry_price", nullable=True), _str("run_id", _ID), _time("updated_at"),
 )

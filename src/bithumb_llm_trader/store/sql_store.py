@@ -138,8 +138,9 @@ class SqlStore:
         rows = self._rows("reading an order from", q.GET_ORDER, client_order_id=client_order_id)
         return _record(OrderRecord, rows[0]) if rows else None
 
-    def unsettled_orders(self, strategy: str) -> list[OrderRecord]:
-        rows = self._rows("reading unsettled orders from", q.UNSETTLED_ORDERS, strategy=strategy)
+    def unsettled_orders(self, strategy: str, mode: str) -> list[OrderRecord]:
+        rows = self._rows("reading unsettled orders from", q.UNSETTLED_ORDERS,
+                          strategy=strategy, mode=mode)
         return [_record(OrderRecord, row) for row in rows]
 
     def save_fills_and_order(self, order: OrderRecord, fills: Sequence[FillRecord]) -> None:
@@ -149,32 +150,32 @@ class SqlStore:
             if new:
                 conn.execute(q.INSERT[s.fills.name], new)
 
-    def first_equity_since(self, strategy: str, since: datetime) -> Decimal | None:
-        """Equity of the earliest run at or after ``since`` that recorded one (any status)."""
+    def first_equity_since(self, strategy: str, since: datetime, mode: str) -> Decimal | None:
+        """Equity of the earliest run of ``mode`` at or after ``since`` that recorded one."""
         result: Decimal | None = self._scalar(
-            "reading equity from", q.FIRST_EQUITY, strategy=strategy, since=since
+            "reading equity from", q.FIRST_EQUITY, strategy=strategy, since=since, mode=mode
         )
         return result
 
-    def last_trade_at(self, strategy: str) -> datetime | None:
+    def last_trade_at(self, strategy: str, mode: str) -> datetime | None:
         result: datetime | None = self._scalar(
-            "reading the last trade from", q.LAST_TRADE, strategy=strategy
+            "reading the last trade from", q.LAST_TRADE, strategy=strategy, mode=mode
         )
         return result
 
     # -- position guards -------------------------------------------------------------
-    def load_guard(self, strategy: str, market: str) -> PositionGuardRecord | None:
+    def load_guard(self, strategy: str, market: str, mode: str) -> PositionGuardRecord | None:
         rows = self._rows("reading a position guard from", q.GET_GUARD,
-                          strategy=strategy, market=market)
+                          strategy=strategy, market=market, mode=mode)
         return _record(PositionGuardRecord, rows[0]) if rows else None
 
     def save_guard(self, guard: PositionGuardRecord) -> None:
         with self._begin("saving a position guard to") as conn:
             _upsert(conn, guard)
 
-    def clear_guard(self, strategy: str, market: str) -> None:
+    def clear_guard(self, strategy: str, market: str, mode: str) -> None:
         with self._begin("clearing a position guard in") as conn:
-            conn.execute(q.CLEAR_GUARD, {"strategy": strategy, "market": market})
+            conn.execute(q.CLEAR_GUARD, {"strategy": strategy, "market": market, "mode": mode})
 
     # -- paper exchange --------------------------------------------------------------
     def load_paper_state(
@@ -237,6 +238,11 @@ class SqlStore:
     def load_twap_slices(self, twap_run_id: str) -> list[TwapSliceRecord]:
         rows = self._rows("reading TWAP slices from", q.TWAP_SLICES, twap_run_id=twap_run_id)
         return [_record(TwapSliceRecord, row) for row in rows]
+
+    def active_twap_runs(self, mode: str) -> list[TwapRunRecord]:
+        """TWAP runs of ``mode`` still planned or running, from any process."""
+        rows = self._rows("reading running TWAPs from", q.ACTIVE_TWAP_RUNS, mode=mode)
+        return [_record(TwapRunRecord, row) for row in rows]
 
 
 def record_values(records: Iterable[Record]) -> dict[type[Any], list[tuple[Any, ...]]]:

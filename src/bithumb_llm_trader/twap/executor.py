@@ -7,6 +7,12 @@ on the current book inside the price guard, and is sent through ``OrderExecutor`
 A stop request ends the run after the current slice; ``resume`` picks a stopped or
 crashed run up from the database, looks up every slice that may have been sent, and
 sends only the ones that certainly were not.
+
+Every slice goes out through the ``OrderExecutor`` it is given, and so through its
+``PreTradeGate``: the whole TWAP is checked by the gate before anything is recorded
+(``preflight``), the kill switch is looked at again before every slice (it stops the
+run, resumable), and a slice the gate refuses ends the run ``refused`` with the reason.
+The status is honest: ``done`` only when the total filled (less ``DONE_TOLERANCE``).
 """
 
 from __future__ import annotations
@@ -19,12 +25,14 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
+from typing import Protocol
 
 from ..clock import sleep_or_stop
 from ..domain import Orderbook, Side, to_decimal
 from ..errors import InvalidOrder, OrderStateUnknown, RetryableError
 from ..execution import OrderExecutor
-from ..ports import Clock, Exchange, Store
+from ..gate import Exposure
+from ..ports import Account, Clock, MarketData, Store
 from ..records import TwapSliceRecord
 from .params import TwapParams, params_from_json
 from .plan import plan_slices
@@ -34,6 +42,8 @@ from .state import (
     RESUMABLE,
     RUN_DONE,
     RUN_FAILED,
+    RUN_INCOMPLETE,
+    RUN_REFUSED,
     RUN_RUNNING,
     RUN_STOPPED,
     TwapRun,
@@ -50,18 +60,21 @@ def _new_run_id() -> str:
     return uuid.uuid4().hex
 
 
+class _MarketAccount(MarketData, Account, Protocol):
+    """Books for sizing slices, fees and minimums for planning them."""
+
+
 class TWAPExecutor:
-    """Runs TWAPs for one strategy on one exchange (live or paper)."""
+    """Runs TWAPs for one strategy on one exchange (live or paper), through its gate."""
 
     def __init__(
         self,
-        exchange: Exchange,
+        exchange: _MarketAccount,
         clock: Clock,
         store: Store,
         *,
         strategy: str,
-        dry_run: bool,
-        orders: OrderExecutor | None = None,
+        orders: OrderExecutor,
         new_id: Callable[[], str] = _new_run_id,
         cancel_attempts: int = 3,
         retry_delay: float = 1.0,
@@ -70,10 +83,9 @@ class TWAPExecutor:
         self._clock = clock
         self._store = store
         self._strategy = strategy
-        self._dry_run = dry_run
+        self._mode = orders.mode
+        self._gate = orders.gate
         self._new_id = new_id
-        orders = orders or OrderExecutor(exchange, store, clock, strategy=strategy,
-                                         dry_run=dry_run)
         self._slices = SliceSender(exchange, store, clock, orders,
                                    cancel_attempts=cancel_attempts, retry_delay=retry_delay)
 
@@ -89,6 +101,8 @@ class TWAPExecutor:
         Raises:
             InvalidOrder: the book has no opposite side, or the total is below the
                 minimum order (nothing is recorded then).
+            OrderRefused: the pre-trade gate refused the TWAP as a whole (an
+                ``InvalidOrder``; nothing is recorded or sent).
             StopError: credentials or the database failed; the run is marked failed.
         """
         run = await self._start(params)
@@ -115,6 +129,8 @@ class TWAPExecutor:
 
     # -- starting and loading -------------------------------------------------------
     async def _start(self, params: TwapParams) -> TwapRun:
+        await self._gate.preflight(Exposure(params.market, params.side,
+                                            notional=params.notional, volume=params.volume))
         book = await self._exchange.orderbook(params.market)
         arrival = _arrival(book, params.side)
         min_order = await self._min_order(params)
@@ -127,7 +143,7 @@ class TWAPExecutor:
         )
         record, slices = new_run_records(
             twap_run_id=twap_run_id, params=params, plan=plan, strategy=self._strategy,
-            dry_run=self._dry_run, arrival=arrival, min_order=min_order, seed=seed,
+            mode=self._mode, arrival=arrival, min_order=min_order, seed=seed,
             started_at=self._clock.now(),
         )
         self._store.save_twap_run(record)
@@ -159,9 +175,9 @@ class TWAPExecutor:
         if record.strategy != self._strategy:
             raise InvalidOrder(f"TWAP run {twap_run_id} belongs to strategy "
                                f"{record.strategy!r}, not {self._strategy!r}")
-        if record.dry_run != self._dry_run:
-            mode = "a dry run" if record.dry_run else "live"
-            raise InvalidOrder(f"TWAP run {twap_run_id} was {mode}; resume it the same way")
+        if record.mode != self._mode.value:
+            raise InvalidOrder(f"TWAP run {twap_run_id} was {record.mode}, this process is "
+                               f"{self._mode.value}; resume it the same way")
         stored = record.params_json
         return TwapRun(
             record=record, params=params_from_json(stored["params"]),
@@ -204,6 +220,8 @@ class TWAPExecutor:
             raise
         if status != RUN_FAILED:
             await self._slices.settle_unfinished(run)
+        if status == RUN_DONE and not run.filled_enough():
+            status = RUN_INCOMPLETE
         self._save_run(run, status)
         run.event("finished", status=status, remaining=run.remaining())
         self._tell(run, progress, status)
@@ -216,9 +234,17 @@ class TWAPExecutor:
             if await self._wait_until(planned.planned_at, stop):
                 run.event("stopped", before_slice=planned.slice_no)
                 return RUN_STOPPED
+            if self._gate.halted_by_kill_switch():
+                # Checked after the wait, right before sending: a switch created
+                # while the TWAP slept stops it here. Resumable once removed.
+                run.error = "kill_switch: the kill-switch file exists"
+                run.event("stopped", before_slice=planned.slice_no, reason="kill_switch")
+                return RUN_STOPPED
             done = await self._slices.execute(run, planned)
             self._save_run(run, RUN_RUNNING)
             self._tell(run, progress, f"slice {done.slice_no} {done.status}")
+            if run.refused is not None:
+                return RUN_STOPPED if run.refused == "kill_switch" else RUN_REFUSED
         return RUN_DONE
 
     def _next_slice(self, run: TwapRun) -> TwapSliceRecord | None:

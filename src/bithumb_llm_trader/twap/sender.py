@@ -15,7 +15,7 @@ from typing import Any
 from ..domain import OrderRequest, OrderState, OrderType
 from ..errors import ExchangeRejected, RetryableError
 from ..execution import OrderExecutor, OrderReport
-from ..ports import Clock, Exchange, Store
+from ..ports import Clock, MarketData, Store
 from ..records import OrderRecord, TwapSliceRecord
 from .guard import SliceSizing, size_slice
 from .plan import SizeUnit
@@ -39,7 +39,7 @@ class SliceSender:
 
     def __init__(
         self,
-        exchange: Exchange,
+        exchange: MarketData,
         store: Store,
         clock: Clock,
         orders: OrderExecutor,
@@ -102,6 +102,8 @@ class SliceSender:
         finally:
             # Even when the send raised (state unknown, cancelled), record what we know.
             settled = self._from_store(run, sent)
+        if report is not None and report.refused is not None:
+            run.refused, run.error = report.refused, report.error
         run.event("slice_sent", slice=planned.slice_no, target=sizing.target,
                   volume=sizing.volume, shrunk=sizing.shrunk, status=settled.status,
                   filled_volume=settled.filled_volume, avg_price=settled.avg_price,
@@ -122,7 +124,7 @@ class SliceSender:
             if attempt:
                 await self._clock.sleep(self._retry_delay)
             try:
-                await self._exchange.cancel_order(order_id=order_id)
+                await self._orders.gate.cancel_order(order_id=order_id)
             except ExchangeRejected:
                 break  # already done or cancelled: nothing rests
             except RetryableError as exc:

@@ -7,14 +7,14 @@ twice or forget one.
 
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from ..domain import ZERO, OrderState, Side, average_price
+from ..domain import ZERO, Mode, OrderState, Side, average_price
 from ..liquidity import signed_slippage_bps
+from ..order_ids import slice_order_id
 from ..ports import Clock
 from ..records import OrderRecord, TwapRunRecord, TwapSliceRecord
 from .guard import guard_price
@@ -22,10 +22,16 @@ from .params import TwapParams, params_to_json
 from .plan import SizeUnit, SlicePlan
 
 RUN_RUNNING = "running"
-RUN_STOPPED = "stopped"
-RUN_DONE = "done"
+RUN_STOPPED = "stopped"  # Ctrl-C or the kill switch; resumable
+RUN_DONE = "done"  # the total filled, less DONE_TOLERANCE
+RUN_INCOMPLETE = "incomplete"  # every slice went, but less than that filled
+RUN_REFUSED = "refused"  # the pre-trade gate refused a slice; ``error`` says why
 RUN_FAILED = "failed"
 RESUMABLE = frozenset({RUN_RUNNING, RUN_STOPPED, RUN_FAILED})
+
+DONE_TOLERANCE = Decimal("0.01")
+"""A TWAP is ``done`` when what is left is at most this share of its total, or too small
+to be sent as an order (under the minimum order); otherwise it is ``incomplete``."""
 
 SLICE_PLANNED = "planned"
 SLICE_SENT = "sent"  # an order exists (or may) but its fate is not final yet
@@ -35,13 +41,9 @@ SLICE_SKIPPED = "skipped"
 SLICE_FAILED = "failed"
 UNSETTLED_SLICES = frozenset({SLICE_PLANNED, SLICE_SENT})
 
-_ID_CHARS = frozenset(string.ascii_letters + string.digits)
-
-
 def slice_client_order_id(twap_run_id: str, slice_no: int) -> str:
-    """``tw-<first 12 id characters>-<slice>``: short, and the same after a restart."""
-    stem = "".join(c for c in twap_run_id if c in _ID_CHARS)[:12]
-    return f"tw-{stem}-{slice_no}"
+    """The slice's client order id (``order_ids``): the same after a restart."""
+    return slice_order_id(twap_run_id, slice_no)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,7 @@ class TwapRun:
     events: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     error: str | None = None
+    refused: str | None = None  # the gate's reason, once it refused a slice
 
     @property
     def twap_run_id(self) -> str:
@@ -116,6 +119,14 @@ class TwapRun:
     def remaining(self) -> Decimal:
         return max(self.params.total - self.filled(), ZERO)
 
+    def filled_enough(self) -> bool:
+        """Done within ``DONE_TOLERANCE``, or what is left could not be an order."""
+        left = self.remaining()
+        if left <= self.params.total * DONE_TOLERANCE:
+            return True
+        left_krw = left if self.unit is SizeUnit.NOTIONAL else left * self.arrival
+        return left_krw < self.min_order
+
     def is_sweep(self, slice_no: int) -> bool:
         return slice_no > self.record.slice_count
 
@@ -159,13 +170,13 @@ def _planned(slice_record: TwapSliceRecord) -> Decimal:
 
 
 def new_run_records(
-    *, twap_run_id: str, params: TwapParams, plan: SlicePlan, strategy: str, dry_run: bool,
+    *, twap_run_id: str, params: TwapParams, plan: SlicePlan, strategy: str, mode: Mode,
     arrival: Decimal, min_order: Decimal, seed: int | None, started_at: datetime,
 ) -> tuple[TwapRunRecord, list[TwapSliceRecord]]:
     """The parent record (status running) and one planned record per slice."""
     run = TwapRunRecord(
         twap_run_id=twap_run_id, strategy=strategy, market=str(params.market),
-        side=params.side.value, status=RUN_RUNNING, dry_run=dry_run,
+        side=params.side.value, status=RUN_RUNNING, dry_run=mode.dry_run, mode=mode.value,
         created_at=started_at, updated_at=started_at,
         duration_s=int(params.duration.total_seconds()), slice_count=plan.count,
         run_id=params.run_id, total_notional=params.notional, total_volume=params.volume,

@@ -1,0 +1,109 @@
+"""Wiring the order path: gate -> order executor -> TWAP executor -> steps -> engine.
+
+This is the only place that builds a ``PreTradeGate``, an ``OrderExecutor``, a
+``TWAPExecutor`` or a ``TradingEngine``; ``run``, ``twap``, ``portfolio`` and
+``backtest`` all come through here, so every order of every path meets the gate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+from ..config import StrategyConfig
+from ..domain import ZERO, Mode
+from ..engine import CycleSteps, SnapshotProvider, TradingEngine, new_run_id
+from ..execution import OrderExecutor
+from ..gate import GateRules, PreTradeGate
+from ..market import collect_snapshot
+from ..ports import Account, Clock, Decider, Exchange, MarketData, OrderGateway, Store
+from ..risk import RiskManager
+from ..twap import TWAPExecutor
+
+
+def kill_switch_file(path: str | None) -> Callable[[], bool]:
+    """A kill switch that is simply a file: touch it to halt, remove it to resume."""
+    if not path:
+        return lambda: False
+    return Path(path).exists
+
+
+def strategy_rules(config: StrategyConfig, mode: Mode, kill_switch: Callable[[], bool],
+                   holds_account: Callable[[], bool] = lambda: True) -> GateRules:
+    """The gate's rules for one strategy: its own risk section."""
+    risk = config.risk
+    return GateRules(
+        owner=config.name, mode=mode, kill_switch=kill_switch, holds_account=holds_account,
+        max_trade_value=risk.max_trade_value, max_position_krw=risk.max_position_size,
+        daily_loss_limit_pct=risk.daily_loss_limit_pct,
+        daily_loss_limit_krw=risk.daily_loss_limit_krw, reduce_only=risk.reduce_only,
+        price_band_bps=risk.price_band_bps,
+    )
+
+
+def order_executor(
+    gateway: OrderGateway, *, market_data: MarketData, account: Account, store: Store,
+    clock: Clock, rules: GateRules,
+) -> OrderExecutor:
+    """An executor whose every order passes a gate with ``rules`` in front of ``gateway``."""
+    gate = PreTradeGate(gateway, market_data=market_data, account=account, store=store,
+                        rules=rules, now=clock.now)
+    return OrderExecutor(gate, store, clock, strategy=rules.owner, mode=rules.mode)
+
+
+def twap_executor(config: StrategyConfig, *, exchange: Exchange, store: Store, clock: Clock,
+                  mode: Mode, kill_switch: Callable[[], bool] | None = None,
+                  holds_account: Callable[[], bool] = lambda: True) -> TWAPExecutor:
+    """A TWAP executor for ``config`` whose slices pass the strategy's gate."""
+    switch = kill_switch or kill_switch_file(config.risk.kill_switch_file)
+    orders = order_executor(exchange, market_data=exchange, account=exchange, store=store,
+                            clock=clock,
+                            rules=strategy_rules(config, mode, switch, holds_account))
+    return TWAPExecutor(exchange, clock, store, strategy=config.name, orders=orders)
+
+
+def trading_engine(
+    config: StrategyConfig,
+    *,
+    exchange: Exchange,
+    decider: Decider,
+    store: Store,
+    clock: Clock,
+    mode: Mode,
+    kill_switch: Callable[[], bool] | None = None,
+    ids: Callable[[], str] = new_run_id,
+    committed_krw: Callable[[], Decimal] = lambda: ZERO,
+    snapshot: SnapshotProvider | None = None,
+    stop: asyncio.Event | None = None,
+    holds_account: Callable[[], bool] = lambda: True,
+    history_size: int = 50,
+    record_results: bool = True,
+) -> TradingEngine:
+    """One strategy's engine, every order of which goes through its gate.
+
+    Args:
+        kill_switch: defaults to the strategy's ``risk.kill_switch_file``.
+        committed_krw: KRW the strategy must not spend (a portfolio's other commitments).
+        snapshot: defaults to ``collect_snapshot`` on ``exchange``.
+        stop: set by Ctrl-C / SIGTERM; a TWAP inside a cycle stops with it.
+        holds_account: False once this process lost the account's lease.
+    """
+    switch = kill_switch or kill_switch_file(config.risk.kill_switch_file)
+    orders = order_executor(exchange, market_data=exchange, account=exchange, store=store,
+                            clock=clock,
+                            rules=strategy_rules(config, mode, switch, holds_account))
+    steps = CycleSteps(
+        config, decider=decider, store=store, clock=clock, ids=ids,
+        risk=RiskManager(config.risk, min_order_krw=config.allocation.min_order_krw),
+        executor=orders,
+        twap=TWAPExecutor(exchange, clock, store, strategy=config.name, orders=orders),
+        committed_krw=committed_krw, stop=stop,
+    )
+    return TradingEngine(
+        config, steps=steps,
+        snapshot=snapshot or (lambda: collect_snapshot(exchange, config, clock)),
+        store=store, clock=clock, mode=mode, kill_switch=switch, ids=ids,
+        history_size=history_size, record_results=record_results,
+    )

@@ -1,0 +1,128 @@
+"""The runtime of one strategy, for ``run`` and ``twap``: built once, closed once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import httpx
+
+from ..api_client import BithumbClient
+from ..clock import SystemClock
+from ..config import StrategyConfig
+from ..domain import Mode
+from ..engine import TradingEngine
+from ..lease import Lease
+from ..ports import Clock, Decider, Exchange
+from ..records import TwapRunRecord
+from ..store import SqlStore, open_store, redact_url
+from ..twap import TWAPExecutor
+from .adapters import build_client, build_decider, build_paper, rule_decider
+from .engines import trading_engine, twap_executor
+from .leasing import account_key, hold_account, holds, release_and_close
+from .mode import ModeChoice, check_live, choose_mode, openai_key
+
+
+@dataclass(slots=True)
+class Runtime:
+    """Everything one command needs, built from one config; ``aclose`` it when done."""
+
+    config: StrategyConfig
+    choice: ModeChoice
+    client: BithumbClient
+    exchange: Exchange
+    decider: Decider
+    store: SqlStore
+    clock: Clock
+    notes: list[str] = field(default_factory=list)
+    llm_http: httpx.AsyncClient | None = None
+    lease: Lease | None = None
+
+    @property
+    def mode(self) -> Mode:
+        return self.choice.mode
+
+    def engine(self, *, stop: asyncio.Event | None = None) -> TradingEngine:
+        """The strategy's engine; ``stop`` (Ctrl-C) also stops a TWAP inside a cycle."""
+        return trading_engine(self.config, exchange=self.exchange, decider=self.decider,
+                              store=self.store, clock=self.clock, mode=self.mode, stop=stop,
+                              holds_account=holds(self.lease))
+
+    def twap(self) -> TWAPExecutor:
+        return twap_executor(self.config, exchange=self.exchange, store=self.store,
+                             clock=self.clock, mode=self.mode, holds_account=holds(self.lease))
+
+    async def aclose(self) -> None:
+        try:
+            await self.client.aclose()
+            if self.llm_http is not None:
+                await self.llm_http.aclose()
+        finally:
+            release_and_close(self.lease, self.store)
+
+
+def build_runtime(
+    config: StrategyConfig,
+    *,
+    live: bool = False,
+    db_url: str | None = None,
+    openai_api_key: str | None = None,
+    clock: Clock | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    reset_paper: bool = False,
+    store_factory: Callable[[str], SqlStore] = open_store,
+    decides: bool = True,
+    wait_lease: timedelta | None = None,
+) -> Runtime:
+    """Wire a runtime for one strategy and take its account's lease. Makes no network call
+    (but for the database).
+
+    ``decides=False`` is for commands that only execute (a TWAP): no language model is
+    set up and none is needed, so a live TWAP never asks for an OpenAI key.
+
+    Raises:
+        LeaseHeld: another process holds the account (after ``wait_lease``, if given).
+    """
+    clock = clock or SystemClock()
+    choice = choose_mode(config.dry_run, live)
+    llm_key = openai_key(config, openai_api_key)
+    check_live(config, choice, llm_key, decides=decides)
+    store = store_factory(db_url or config.database.url)
+    lease: Lease | None = None
+    try:
+        # First, before anything that could send: one process per account and mode.
+        lease = hold_account(store, account_key(config, choice.mode), wait=wait_lease)
+        notes = list(choice.notes)
+        client = build_client(config, clock, transport)
+        exchange: Exchange = client
+        if not choice.live:
+            paper = build_paper(config, source=client, client=client, store=store, clock=clock)
+            if reset_paper:
+                paper.reset()
+                notes.append("paper wallet reset to the configured initial balances")
+            exchange = paper
+        decider, http = (build_decider(config, mode=choice, llm_key=llm_key, clock=clock,
+                                       store=store, notes=notes)
+                         if decides else (rule_decider(config), None))
+    except BaseException:
+        release_and_close(lease, store)
+        raise
+    return Runtime(config=config, choice=choice, client=client, exchange=exchange,
+                   decider=decider, store=store, clock=clock, notes=notes, llm_http=http,
+                   lease=lease)
+
+
+def stored_twap_run(db_url: str, twap_run_id: str) -> TwapRunRecord | None:
+    """A TWAP run as recorded, for ``twap --resume`` without a strategy file."""
+    store = open_store(db_url)
+    try:
+        return store.load_twap_run(twap_run_id)
+    finally:
+        store.close()
+
+
+def redacted(db_url: str) -> str:
+    """A database URL fit to print: the password hidden."""
+    return redact_url(db_url)
