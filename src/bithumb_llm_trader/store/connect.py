@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import sqlite3
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -186,18 +187,30 @@ def _use_wal(cursor: Any) -> None:
 
     Two first opens of a new file race on the switch, which needs an exclusive lock and
     fails at once with "database is locked" instead of waiting; the mode is stored in the
-    file, so when the winner has switched it there is nothing left to do.
+    file, so when the winner has switched it there is nothing left to do. Under load the
+    winner may take a while: ask again, briefly, for up to ``WAL_SWITCH_WAIT_S``. (A real
+    sleep: this is the driver's connect hook, below the injected clock, waiting on a file.)
     """
-    for attempt in range(3):
+    deadline = time.monotonic() + WAL_SWITCH_WAIT_S
+    while True:
         try:
             cursor.execute("PRAGMA journal_mode=WAL")
             return
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or attempt == 2:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise
-            mode = cursor.execute("PRAGMA journal_mode").fetchone()  # waits for the lock
-            if mode and str(mode[0]).lower() == "wal":
-                return
+        try:
+            mode = cursor.execute("PRAGMA journal_mode").fetchone()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            mode = None
+        if mode and str(mode[0]).lower() == "wal":
+            return
+        time.sleep(0.02)
+
+
+WAL_SWITCH_WAIT_S = 10.0
 
 
 def check_connection(engine: Engine, label: str) -> None:
