@@ -235,7 +235,7 @@ def members_of(strategies: int, markets: list[str], fake: SlowBithumb, db: Path
             "trading_pair": {"order_currency": market[4:]},
             "strategy": {"decider": "llm", "candle_count": 200},
             "risk": {"kill_switch_file": None, "max_trade_value": 1_000_000,
-                     "max_position_size": 100_000_000},
+                     "max_position_krw": 100_000_000},
         })
         members.append(MemberSpec(config, weight, db.parent / f"s{k:02d}.json"))
         deciders[config.name] = SlowModel(buys=k % 2 == 0 or strategies == 1,

@@ -108,7 +108,7 @@ def _buy_caps(
     caps = {
         CAP_SINGLE_ORDER: allocation.max_single_order_pct * equity,
         CAP_TRADE_VALUE: risk.max_trade_value,
-        CAP_POSITION: risk.max_position_size - request.invested_krw,
+        CAP_POSITION: risk.position_cap_krw(equity) - request.invested_krw,
         # The fee is paid on top of a market buy's notional, so leave room for it.
         CAP_FREE_CASH: spendable / (ONE + request.fee_rate),
         CAP_LIQUIDITY: notional_within(

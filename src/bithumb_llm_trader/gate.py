@@ -17,7 +17,8 @@ reason                    refused when                                          
                           first value today (KST), same mode only
 ``max_trade_value``       the order's notional is above ``risk.max_trade_value``  buys
 ``max_position_size``     the position after the order is worth more than the   buys
-                          position cap
+                          position cap: ``risk.max_position_krw``, or the share
+                          ``risk.max_position_size`` of equity if smaller
 ``price_band``            a limit price (or, for market orders, the best        every order
                           quote) is further than ``risk.price_band_bps`` from
                           the book's mid; or the book has no two sides
@@ -82,6 +83,8 @@ class GateRules:
 
     ``None`` switches a limit off (a portfolio's netted order has no per-trade cap of
     its own: its members' orders were each gated against theirs).
+    ``max_position_share`` is the share of equity the position may reach; the tighter
+    of it and ``max_position_krw`` binds.
     """
 
     owner: str
@@ -89,6 +92,7 @@ class GateRules:
     kill_switch: Callable[[], bool]
     max_trade_value: Decimal | None = None
     max_position_krw: Decimal | None = None
+    max_position_share: Decimal | None = None
     daily_loss_limit_pct: Decimal | None = None
     daily_loss_limit_krw: Decimal | None = None
     reduce_only: bool = False
@@ -174,6 +178,7 @@ class PreTradeGate:
         if buying:
             await self._check_new_risk(request.market, book, balances, cost)
             self._check_caps(request.market, book, balances, cost, _volume(request, book))
+            await self._check_share(request.market, book, balances, _volume(request, book))
         self._check_band(book, request.side, price)
         self._check_balance(request.market, request.side, balances, cost, fee,
                             request.volume)
@@ -193,6 +198,7 @@ class PreTradeGate:
         if exposure.side is Side.BUY:
             await self._check_new_risk(exposure.market, book, balances, cost)
             self._check_caps(exposure.market, book, balances, cost, volume)
+            await self._check_share(exposure.market, book, balances, volume)
         self._check_band(book, exposure.side, None)
         sell_volume = None if exposure.side is Side.BUY else volume
         self._check_balance(exposure.market, exposure.side, balances, cost, fee, sell_volume)
@@ -277,6 +283,20 @@ class PreTradeGate:
             raise OrderRefused(MAX_POSITION_SIZE,
                                f"the position would be worth {after.quantize(ONE)} KRW, above"
                                f" the cap of {rules.max_position_krw} KRW")
+
+    async def _check_share(self, market: Market, book: Orderbook,
+                           balances: Sequence[Balance], volume: Decimal) -> None:
+        """The position cap as a share of equity; equity is read only when one is set."""
+        share = self.rules.max_position_share
+        if share is None:
+            return
+        held = sum((b.total for b in balances if b.currency == market.base), ZERO)
+        after = (held + volume) * _mid(book)
+        cap = share * await self._equity(market, book, balances)
+        if after > cap:
+            raise OrderRefused(MAX_POSITION_SIZE,
+                               f"the position would be worth {after.quantize(ONE)} KRW, above"
+                               f" {share} of equity ({cap.quantize(ONE)} KRW)")
 
     def _check_band(self, book: Orderbook, side: Side, price: Decimal | None) -> None:
         mid = _mid(book)

@@ -7,6 +7,7 @@ like ``bithumb-trader run CONFIG``.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -14,9 +15,11 @@ import typer
 from . import __version__
 from .cli import backtest_cmd, download_cmd, portfolio_cmd, report_cmd, twap_cmd
 from .cli.common import EXIT_OK, load
+from .cli.help import PlainCommand, PlainGroup
 from .cli.run_cmd import run_command
 
 app = typer.Typer(
+    cls=PlainGroup,
     name="bithumb-trader",
     help="Trade on Bithumb with a language model in the loop and a risk manager it cannot"
     " talk past. Dry-run unless the config says dry_run: false AND --live is given.",
@@ -27,15 +30,45 @@ app = typer.Typer(
 
 COMMANDS = ("run", "twap", "portfolio", "report", "backtest", "download-candles",
             "validate")
+CONFIG_SUFFIXES = (".json", ".yaml", ".yml", ".toml")
 
-ConfigArg = Annotated[str, typer.Argument(help="strategy file (.json, .yaml, .yml or .toml)")]
+EXAMPLES = {
+    "run": ("bithumb-trader run examples/config.sample.yaml",
+            "bithumb-trader run strategy.yaml --every 15m --max-cycles 96",
+            "bithumb-trader run strategy.yaml --live  (needs dry_run: false and API keys)"),
+    "validate": ("bithumb-trader validate strategy.yaml",),
+    "twap": ("bithumb-trader twap strategy.yaml --side buy --notional 1000000 --duration 30m",
+             "bithumb-trader twap strategy.yaml --side sell --volume 0.01 --slices 6 --json",
+             "bithumb-trader twap --resume RUN_ID --db sqlite:///bithumb_trader.db"),
+    "portfolio": ("bithumb-trader portfolio strategies/",
+                  "bithumb-trader portfolio portfolio.yaml --every 15m"),
+    "report": ("bithumb-trader report --config strategy.yaml --since 7d",
+               "bithumb-trader report --db sqlite:///bithumb_trader.db --format json"),
+    "backtest": ("bithumb-trader backtest strategy.yaml --data candles.csv",
+                 "bithumb-trader backtest strategy.yaml --data candles.csv --from 2025-09-01"
+                 " --decider rules"),
+    "download-candles": (
+        "bithumb-trader download-candles KRW-BTC -o candles.csv --interval 15m --since 30d",),
+}
+"""Shown under each command's ``--help``: what a first run looks like."""
+
+
+def examples(command: str) -> str:
+    return "Examples:\n\n" + "\n\n".join(f"  {line}" for line in EXAMPLES[command])
+
+
+ConfigArg = Annotated[str, typer.Argument(
+    help="strategy file (.json, .yaml, .yml or .toml)", metavar="CONFIG")]
 LiveOpt = Annotated[bool, typer.Option("--live", help="send real orders (needs dry_run: false)")]
-DbOpt = Annotated[str | None, typer.Option("--db", help="database URL (default from config)")]
+DbOpt = Annotated[str | None, typer.Option(
+    "--db", help="database URL (default from config)", metavar="URL")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print only JSON, no summary")]
-VerboseOpt = Annotated[int, typer.Option("-v", "--verbose", count=True, help="-v info, -vv debug")]
+VerboseOpt = Annotated[int, typer.Option("-v", "--verbose", count=True, help="-v info, -vv debug",
+                                               show_default=False)]
 NoLogFileOpt = Annotated[bool, typer.Option("--no-log-file", help="do not write logs/")]
 WaitLeaseOpt = Annotated[str | None, typer.Option(
-    "--wait-lease", help="wait this long (e.g. 30s) for another process to free the account")]
+    "--wait-lease", help="wait this long (e.g. 30s) for another process to free the account",
+    metavar="DURATION")]
 
 
 def _injected(ctx: typer.Context) -> dict[str, Any]:
@@ -43,7 +76,7 @@ def _injected(ctx: typer.Context) -> dict[str, Any]:
     return dict(ctx.obj or {})
 
 
-@app.command()
+@app.command(cls=PlainCommand, epilog=examples("run"))
 def run(
     ctx: typer.Context,
     config: ConfigArg,
@@ -52,13 +85,15 @@ def run(
     json_only: JsonOpt = False,
     verbose: VerboseOpt = 0,
     openai_api_key: Annotated[
-        str | None, typer.Option("--openai-api-key", help="overrides OPENAI_API_KEY")
+        str | None, typer.Option("--openai-api-key", help="overrides OPENAI_API_KEY",
+                                 metavar="KEY")
     ] = None,
     every: Annotated[
-        str | None, typer.Option("--every", help="repeat, e.g. 15m; Ctrl-C stops cleanly")
+        str | None, typer.Option("--every", help="repeat, e.g. 15m; Ctrl-C stops cleanly",
+                                 metavar="DURATION")
     ] = None,
     max_cycles: Annotated[
-        int | None, typer.Option("--max-cycles", help="stop after N cycles")
+        int | None, typer.Option("--max-cycles", help="stop after N cycles", metavar="N")
     ] = None,
     reset_paper: Annotated[
         bool, typer.Option("--reset-paper", help="restart the paper wallet from the config")
@@ -76,7 +111,7 @@ def run(
     raise typer.Exit(code)
 
 
-@app.command()
+@app.command(cls=PlainCommand, epilog=examples("validate"))
 def validate(config: ConfigArg) -> None:
     """Check a strategy file and print what it configures; exit 2 when it is invalid."""
     loaded = load(config)
@@ -93,17 +128,21 @@ _OWN_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 # Each of these commands lives in its own module under cli/; registered here so the
 # command line is defined in one place.
-app.command(name="twap", context_settings=_OWN_ARGS,
+app.command(name="twap", context_settings=_OWN_ARGS, cls=PlainCommand, epilog=examples("twap"),
             help="Execute a large order as time-sliced child orders (TWAP).")(twap_cmd.command)
-app.command(name="portfolio", context_settings=_OWN_ARGS,
+app.command(name="portfolio", context_settings=_OWN_ARGS, cls=PlainCommand,
+            epilog=examples("portfolio"),
             help="Run several strategies as one portfolio.")(portfolio_cmd.command)
-app.command(name="report", context_settings=_OWN_ARGS,
+app.command(name="report", context_settings=_OWN_ARGS, cls=PlainCommand,
+            epilog=examples("report"),
             help="Report decisions, orders, fills, slippage, fees, PnL and model cost.")(
     report_cmd.command)
-app.command(name="backtest", context_settings=_OWN_ARGS,
+app.command(name="backtest", context_settings=_OWN_ARGS, cls=PlainCommand,
+            epilog=examples("backtest"),
             help="Replay historical candles through the same trading cycle.")(
     backtest_cmd.command)
-app.command(name="download-candles", context_settings=_OWN_ARGS,
+app.command(name="download-candles", context_settings=_OWN_ARGS, cls=PlainCommand,
+            epilog=examples("download-candles"),
             help="Download candles from Bithumb's public API into a CSV for backtests.")(
     download_cmd.command)
 
@@ -118,9 +157,15 @@ def _root(
 
 
 def legacy_argv(argv: list[str]) -> list[str]:
-    """Accept the older ``main CONFIG [--verbose]`` form by inserting ``run``."""
+    """Accept the older ``main CONFIG [--verbose]`` form by inserting ``run``.
+
+    Only a strategy file counts as CONFIG (by its suffix, or because it exists): any
+    other word is a mistyped command, and the root says so and lists the commands.
+    """
     if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
-        return ["run", *argv]
+        first = Path(argv[0])
+        if first.suffix.lower() in CONFIG_SUFFIXES or first.is_file():
+            return ["run", *argv]
     return argv
 
 

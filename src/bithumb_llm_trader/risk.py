@@ -219,7 +219,7 @@ class RiskManager:
         if decision.risk_pct <= 0:
             return [NO_RISK]
         invested = account.position.size * price
-        if self._config.max_position_size - invested < min_order:
+        if self._config.position_cap_krw(account.equity_krw) - invested < min_order:
             return [MAX_POSITION_EXCEEDED]
         if account.spendable_krw < min_order:
             return [INSUFFICIENT_BALANCE]

@@ -91,7 +91,7 @@ def config(**sections: Any) -> StrategyConfig:
     data: dict[str, Any] = {
         "name": "bt-test",
         "strategy": {"decider": "rules", "candle_interval": "1m", "prompt_candles": 5},
-        "risk": {"max_trade_value": 500_000, "max_position_size": 1_000_000,
+        "risk": {"max_trade_value": 500_000, "max_position_krw": 1_000_000,
                  "kill_switch_file": None, "daily_loss_limit_pct": None},
         "allocation": {"reserved_pool_pct": 0, "max_single_order_pct": 0.5,
                        "fee_rate": 0.0025},

@@ -29,7 +29,7 @@ def write_config(path: Path, **sections: Any) -> Path:
     data: dict[str, Any] = {
         "name": "gated",
         "twap": {"duration": "6m", "slices": 6},
-        "risk": {"max_trade_value": 10_000_000, "max_position_size": 50_000_000,
+        "risk": {"max_trade_value": 10_000_000, "max_position_krw": 50_000_000,
                  "kill_switch_file": str(path / "KILL_SWITCH")},
         "paper": {"initial_balances": {"KRW": 10_000_000}},
         "database": {"url": f"sqlite:///{path / 'gated.db'}"},
@@ -98,7 +98,7 @@ def test_a_kill_switch_created_mid_twap_stops_it(workdir: Path) -> None:
 def test_twap_over_the_caps_is_refused_up_front(workdir: Path, notional: str,
                                                 reason: str) -> None:
     standin, clock = stand_in()
-    config = write_config(workdir, risk={"max_position_size": 5_000_000})
+    config = write_config(workdir, risk={"max_position_krw": 5_000_000})
     result = twap(config, notional, standin, clock)
     assert result.exit_code == 2
     lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
@@ -109,7 +109,7 @@ def test_twap_over_the_caps_is_refused_up_front(workdir: Path, notional: str,
 def test_twap_the_balance_cannot_pay_is_refused_up_front(workdir: Path) -> None:
     standin, clock = stand_in()
     config = write_config(workdir, risk={"max_trade_value": 100_000_000,
-                                         "max_position_size": 100_000_000})
+                                         "max_position_krw": 100_000_000})
     result = twap(config, "30000000", standin, clock)  # 30 M on a 10 M paper wallet
     assert result.exit_code == 2 and "insufficient_balance" in result.stderr
     assert orders_in(workdir) == []
@@ -119,7 +119,7 @@ def twap_cycle_rig(tmp_path: Path) -> Any:
     """A cycle whose buy (about 400,000 KRW) goes out as a TWAP of four slices."""
     return rig(tmp_path, [buy(risk_pct="0.05")],
                risk={"max_trade_value": 400_000, "max_risk_pct": "0.05",
-                     "max_position_size": 1_000_000},
+                     "max_position_krw": 1_000_000},
                allocation={"max_single_order_pct": 0.5, "reserved_pool_pct": 0},
                twap={"threshold_krw": 100_000, "slices": 4, "duration": "4m"})
 
@@ -188,7 +188,7 @@ async def test_a_dry_run_does_not_set_the_live_daily_loss_baseline(tmp_path: Pat
     standin._clock = dry.clock.now
     assert (await dry.engine.run_cycle()).ok  # paper wallet: 1,000,000 KRW
     live = rig(tmp_path, [hold()], live=True, standin=standin, store=dry.store,
-               risk={"max_position_size": 100_000_000})
+               risk={"max_position_krw": 100_000_000})
     live.clock.set(dry.clock.now())
     first = await live.engine.run_cycle()  # 2,000,000 + 0.5 BTC at 100 M = 52,000,000
     assert first.trading_state == "active"

@@ -61,3 +61,20 @@ def test_a_second_process_on_the_account_is_refused(
         freed = run(config, fresh_url, standin)
         assert freed.exit_code == 0, freed.output
         assert json.loads(freed.stdout)["status"] == "ok"
+
+
+def test_the_account_is_the_key_live_and_the_name_dry() -> None:
+    from bithumb_llm_trader.bootstrap.leasing import account_key
+    from bithumb_llm_trader.config import StrategyConfig
+    from bithumb_llm_trader.domain import Mode
+
+    keyed = StrategyConfig.model_validate({"name": "a", "api": {
+        "api_key": "access-key-0123456789", "api_secret": "secret-0123456789"}})
+    other_name = keyed.model_copy(update={"name": "b"})
+    live = account_key(keyed, Mode.LIVE)
+    # Live: one account, whatever the strategy is called; the key itself is never stored.
+    assert live == account_key(other_name, Mode.LIVE) and live.startswith("live:")
+    assert "access-key" not in live
+    # Dry: each strategy (or portfolio) has its own paper wallet.
+    assert account_key(keyed, Mode.DRY) == "dry:a"
+    assert account_key(keyed, Mode.DRY, "portfolio") == "dry:portfolio"

@@ -20,7 +20,7 @@ from .books import book, btc_book
 
 D = Decimal
 ALLOC = AllocationConfig()
-RISK = RiskConfig(max_trade_value=D(100_000_000), max_position_size=D(1_000_000_000))
+RISK = RiskConfig(max_trade_value=D(100_000_000), max_position_krw=D(1_000_000_000))
 TWAP = TwapConfig(threshold_krw=D(1_000_000))
 
 
@@ -48,7 +48,7 @@ def test_fixed_fractional_size_then_caps() -> None:
 
 
 def test_every_cap_is_named_when_it_bites() -> None:
-    risk = RiskConfig(max_trade_value=D(300_000), max_position_size=D(1_000_000))
+    risk = RiskConfig(max_trade_value=D(300_000), max_position_krw=D(1_000_000))
     proposal = evaluate_allocation(buy(invested_krw=D(800_000)), ALLOC, risk, TWAP)
     assert proposal.final_notional == D(200_000)
     assert set(proposal.caps_hit) >= {CAP_TRADE_VALUE, CAP_POSITION, CAP_SINGLE_ORDER}

@@ -128,7 +128,8 @@ def test_empty_or_non_mapping_files_are_refused(
     [
         (("risk", "max_trade_value"), "1e300"),
         (("risk", "max_trade_value"), "1000000000000001"),
-        (("risk", "max_position_size"), "1e16"),
+        (("risk", "max_position_krw"), "1e16"),
+        (("risk", "max_position_size"), "1.5"),
         (("risk", "daily_loss_limit_krw"), "1e16"),
         (("risk", "cooldown"), "-5"),
         (("risk", "cooldown"), '"99999999999999d"'),
@@ -181,7 +182,7 @@ def test_integer_too_long_to_parse_is_a_config_error(tmp_path: Path) -> None:
 
 
 def test_the_bounds_themselves_are_accepted(tmp_path: Path) -> None:
-    text = nested_json(("risk",), f'{{"max_trade_value": {MAX_KRW}, "max_position_size": 1e15}}')
+    text = nested_json(("risk",), f'{{"max_trade_value": {MAX_KRW}, "max_position_krw": 1e15}}')
     config = load_config(write(tmp_path, "c.json", text), environ={}, dotenv=None)
     assert config.risk.max_trade_value == MAX_KRW == Decimal(10**15)
     # At the bound, won-to-satoshi arithmetic still fits the default 28-digit context.

@@ -14,7 +14,7 @@ from .books import btc_book, snapshot
 
 D = Decimal
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
-CONFIG = RiskConfig(max_trade_value=D(100_000), max_position_size=D(500_000),
+CONFIG = RiskConfig(max_trade_value=D(100_000), max_position_krw=D(500_000),
                     stop_loss_pct=D("0.02"), take_profit_pct=D("0.04"),
                     min_confidence=D("0.6"), max_risk_pct=D("0.01"))
 ACTIVE = RiskState(state=TradingState.ACTIVE)

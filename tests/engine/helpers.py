@@ -74,7 +74,7 @@ def config(tmp_path: Path, **sections: Any) -> StrategyConfig:
     data: dict[str, Any] = {
         "name": "e2e",
         "strategy": {"decider": "rules", "candle_interval": "15m", "candle_count": 60},
-        "risk": {"max_trade_value": 200000, "max_position_size": 500000,
+        "risk": {"max_trade_value": 200000, "max_position_krw": 500000,
                  "kill_switch_file": str(tmp_path / "KILL_SWITCH")},
         "allocation": {"reserved_pool_pct": 0.2, "max_single_order_pct": 0.1},
         "paper": {"initial_balances": {"KRW": 1000000}},

@@ -82,13 +82,47 @@ async def test_low_confidence_is_rejected_with_a_reason(tmp_path: Path) -> None:
     assert rows(r.store, "orders") == []
 
 
-async def test_kill_switch_halts_new_orders(tmp_path: Path) -> None:
+async def test_kill_switch_halts_new_orders_without_asking_the_model(tmp_path: Path) -> None:
     r = rig(tmp_path, [buy()])
     (tmp_path / "KILL_SWITCH").touch()
     result = await r.engine.run_cycle()
+    assert result.ok, result.error
     assert result.trading_state == "halted"
-    assert result.verdict is not None and "halted" in result.verdict["reasons"]
+    assert r.decider.calls == []  # the counting decider: never called, no tokens spent
+    steps = {s.name: s for s in result.steps}
+    assert steps["protect"].detail["stopped"] == "kill_switch"
+    for name in ("prompt", "decide", "risk", "allocate", "execute"):
+        assert steps[name].status == "skipped" and steps[name].detail == {"reason": "kill_switch"}
+    assert rows(r.store, "llm_decision_requests") == [] and rows(r.store, "llm_signals") == []
+    execution = rows(r.store, "llm_executions")
+    assert len(execution) == 1 and execution[0]["status"] == "halted"
+    assert "kill_switch" in execution[0]["result_json"]
+    assert result.execution is not None and result.execution["status"] == "halted"
     assert rows(r.store, "orders") == []
+    (tmp_path / "KILL_SWITCH").unlink()  # removed: the model is asked again
+    r.clock.advance(900)
+    await r.engine.run_cycle()
+    assert len(r.decider.calls) == 1
+
+
+async def test_the_result_names_cash_and_position_before_and_after(tmp_path: Path) -> None:
+    r = rig(tmp_path, [buy(), sell()])
+    first = await r.engine.run_cycle()
+    assert first.execution is not None and first.execution["status"] == "filled"
+    assert first.cash_krw_before == first.cash_krw == D(1_000_000)
+    assert first.position_size_before == D(0)
+    assert first.position_size_after is not None and first.position_size_after > 0
+    assert first.cash_krw_after is not None and first.cash_krw_after < D(1_000_000) - D(99_000)
+    r.clock.advance(900)
+    second = await r.engine.run_cycle()  # its snapshot reads the account after the buy
+    assert second.cash_krw == first.cash_krw_after
+    assert second.position_size == first.position_size_after
+    assert second.execution is not None and second.execution["status"] == "filled"
+    assert second.position_size_after == D(0)
+    out = second.to_dict()
+    assert out["cash_krw"] == out["cash_krw_before"] == str(first.cash_krw_after)
+    assert out["cash_krw_after"] == str(second.cash_krw_after)
+    assert D(out["position_size_after"]) == 0
 
 
 async def test_stop_loss_exits_before_asking_the_model(tmp_path: Path) -> None:

@@ -45,7 +45,7 @@ def strategy(tmp_path: Path, name: str, market: str = "KRW-BTC", **sections: Any
         "name": name,
         "trading_pair": {"order_currency": market.split("-")[1]},
         "strategy": {"decider": "rules", "candle_interval": "15m", "candle_count": 60},
-        "risk": {"max_trade_value": 300000, "max_position_size": 3000000,
+        "risk": {"max_trade_value": 300000, "max_position_krw": 3000000,
                  "kill_switch_file": str(tmp_path / f"KILL_{name}")},
         "allocation": {"reserved_pool_pct": 0.2, "max_single_order_pct": 0.1},
     }

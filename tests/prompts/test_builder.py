@@ -43,7 +43,7 @@ def test_system_part_states_the_rules_and_the_configured_limits() -> None:
     risk = config.risk.model_copy(update={
         "min_confidence": Decimal("0.65"), "max_risk_pct": Decimal("0.012"),
         "stop_loss_pct": Decimal("0.025"), "take_profit_pct": Decimal("0.05"),
-        "max_trade_value": Decimal(150_000), "max_position_size": Decimal(750_000),
+        "max_trade_value": Decimal(150_000), "max_position_krw": Decimal(750_000),
     })
     snap = snapshot()
     config = config.model_copy(update={"risk": risk})

@@ -20,6 +20,7 @@ from bithumb_llm_trader.clock import ManualClock
 from bithumb_llm_trader.config import load_config
 from bithumb_llm_trader.domain import Side
 from bithumb_llm_trader.main import app
+from bithumb_llm_trader.store import open_store
 from bithumb_llm_trader.twap import TwapParams
 
 from ..standin import BithumbStandIn
@@ -36,7 +37,7 @@ def write_config(path: Path, name: str = "strategy.json", **overrides: Any) -> P
         "twap": {"duration": "4m", "slices": 4},
         "allocation": {"max_slippage_bps": 25},
         # Caps wide enough for these TWAPs; test_gate_paths.py tests the gate's refusals.
-        "risk": {"max_trade_value": 50_000_000, "max_position_size": 500_000_000},
+        "risk": {"max_trade_value": 50_000_000, "max_position_krw": 500_000_000},
         "paper": {"initial_balances": {"KRW": 10_000_000, "BTC": 1}},
         "database": {"url": f"sqlite:///{path / 'twap.db'}"},
     }
@@ -123,11 +124,16 @@ def test_bad_arguments_exit_2_with_a_clear_message(workdir: Path, args: list[str
 def test_resume_errors_exit_2(workdir: Path) -> None:
     standin, clock = stand_in()
     config = write_config(workdir)
+    no_db = invoke(["--resume", "0123456789ab", str(config), "--no-log-file"], standin, clock)
+    assert no_db.exit_code == 2 and "no database at" in no_db.stderr
+    assert not (workdir / "twap.db").exists()  # the failed lookup created nothing
+    open_store(f"sqlite:///{workdir / 'twap.db'}").close()
     unknown = invoke(["--resume", "0123456789ab", str(config), "--no-log-file"], standin, clock)
     assert unknown.exit_code == 2 and "no TWAP run" in unknown.stderr
     no_config = invoke(["--resume", "0123456789ab", "--db", f"sqlite:///{workdir / 'x.db'}",
                         "--no-log-file"], standin, clock)
-    assert no_config.exit_code == 2 and "no TWAP run" in no_config.stderr
+    assert no_config.exit_code == 2 and "no database at" in no_config.stderr
+    assert not (workdir / "x.db").exists()
     mixed = invoke(["--resume", "0123456789ab", "--side", "buy"], standin, clock)
     assert mixed.exit_code == 2 and "drop --side" in mixed.stderr
     missing = invoke(["--side", "buy", "--notional", "100000"], standin, clock)

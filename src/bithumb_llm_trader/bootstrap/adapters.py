@@ -12,7 +12,7 @@ from ..decision import ResponseFormatMemory, RuleBasedDecider
 from ..errors import LiveTradingRefused
 from ..paper import PaperExchange
 from ..ports import Clock, Decider, MarketData, Store
-from .mode import ModeChoice
+from .mode import ModeChoice, keyless_server
 
 
 def build_client(
@@ -65,15 +65,25 @@ def build_decider(
     formats: ResponseFormatMemory | None = None,
     cache: bool | None = None,
 ) -> tuple[Decider, httpx.AsyncClient | None]:
-    """The LLM decider when it can run; the rules when asked for or when dry without a key."""
+    """The LLM decider when it can run; the rules when asked for or when dry without a key.
+
+    A ``llm.base_url`` on a server other than OpenAI's needs no key: the model there is
+    called without one (the SDK gets a dummy), and the notes say so.
+    """
     rules = rule_decider(config)
     if config.strategy.decider == "rules":
         return rules, None
-    if not llm_key:
+    local = keyless_server(config.llm)
+    if not llm_key and local is None:
         if mode.live:
             raise LiveTradingRefused("no OpenAI key for a live run")
         notes.append("no OpenAI key: using the rule-based decider for this dry run")
         return rules, None
+    if llm_key:
+        notes.append(f"decider: llm, model {config.llm.model} at {local or 'OpenAI'}")
+    else:
+        notes.append(f"decider: llm, model {config.llm.model} at {local}, without a key"
+                     " (not OpenAI's server, so none is needed)")
     # Imported here: the openai SDK takes a third of a second to import, and most
     # commands (report, validate, dry runs without a key) never need it.
     from ..decision.llm import LLMDecisionMaker

@@ -24,7 +24,7 @@ from ..ports import Clock, Decider, Store
 from ..store import open_store
 from .adapters import build_decider, rule_decider
 from .engines import trading_engine
-from .mode import ModeChoice, openai_key
+from .mode import ModeChoice, keyless_server, openai_key
 
 
 def replay_engine(
@@ -50,7 +50,7 @@ def backtest_decider(config: StrategyConfig, store: Store, override_key: str | N
     if config.strategy.decider == "rules":
         return rule_decider(config), None
     key = openai_key(config, override_key)
-    if not key:
+    if not key and keyless_server(config.llm) is None:
         raise ConfigError("the llm decider needs an OpenAI key: set OPENAI_API_KEY or pass"
                           " --openai-api-key (or --decider rules)")
     # Retries of the model wait in real time: the replay's clock is for market time.

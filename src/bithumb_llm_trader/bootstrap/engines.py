@@ -36,7 +36,8 @@ def strategy_rules(config: StrategyConfig, mode: Mode, kill_switch: Callable[[],
     risk = config.risk
     return GateRules(
         owner=config.name, mode=mode, kill_switch=kill_switch, holds_account=holds_account,
-        max_trade_value=risk.max_trade_value, max_position_krw=risk.max_position_size,
+        max_trade_value=risk.max_trade_value, max_position_krw=risk.max_position_krw,
+        max_position_share=risk.max_position_size,
         daily_loss_limit_pct=risk.daily_loss_limit_pct,
         daily_loss_limit_krw=risk.daily_loss_limit_krw, reduce_only=risk.reduce_only,
         price_band_bps=risk.price_band_bps,

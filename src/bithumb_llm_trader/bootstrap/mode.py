@@ -7,8 +7,9 @@ anything less runs dry and the notes say why.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-from ..config import StrategyConfig
+from ..config import LLMConfig, StrategyConfig
 from ..domain import Mode
 from ..errors import LiveTradingRefused
 
@@ -54,6 +55,29 @@ def openai_key(config: StrategyConfig, override: str | None) -> str | None:
     return key.get_secret_value() if key and key.get_secret_value() else None
 
 
+_OPENAI_HOSTS = ("openai.com", ".openai.com", ".openai.azure.com")
+
+
+def keyless_server(llm: LLMConfig) -> str | None:
+    """The host (and port) of a model server that needs no OpenAI key, else ``None``.
+
+    A ``base_url`` whose host is not OpenAI's (llama.cpp, Ollama, vLLM on this machine
+    or the network) is called without a key; without a ``base_url`` the model is
+    OpenAI's, which needs one. Only the host is returned, never the URL's user,
+    password or query, so it is fit for the run's notes.
+    """
+    if not llm.base_url:
+        return None
+    try:
+        parts = urlsplit(llm.base_url.strip())
+        host, port = (parts.hostname or "").lower(), parts.port
+    except ValueError:
+        return None
+    if not host or host == "openai.com" or host.endswith(_OPENAI_HOSTS):
+        return None
+    return f"{host}:{port}" if port else host
+
+
 def secrets_of(config: StrategyConfig, extra: str | None = None) -> list[str]:
     """Every secret value a log line must never show."""
     values = [extra or ""]
@@ -74,8 +98,10 @@ def check_live(
             "live trading needs Bithumb API keys: set BITHUMB_API_KEY and BITHUMB_API_SECRET"
             " (or api.api_key / api.api_secret in the config)"
         )
-    if decides and config.strategy.decider == "llm" and not llm_key:
+    if (decides and config.strategy.decider == "llm" and not llm_key
+            and keyless_server(config.llm) is None):
         raise LiveTradingRefused(
             "live trading with the llm decider needs an OpenAI key: set OPENAI_API_KEY or"
-            " pass --openai-api-key (or choose strategy.decider: rules)"
+            " pass --openai-api-key (or choose strategy.decider: rules, or point"
+            " llm.base_url at a local model server)"
         )

@@ -29,8 +29,9 @@ from ..multi_agent import (
 )
 from ..multi_agent.ledger import LedgerExchange
 from ..ports import Account, Clock, Decider, OrderGateway
-from ..store import SqlStore, open_store
+from ..store import SqlStore
 from .adapters import build_client, build_decider, build_paper
+from .database import open_database, portfolio_urls
 from .engines import kill_switch_file, order_executor, trading_engine
 from .leasing import account_key, hold_account, holds, release_and_close
 from .mode import ModeChoice, check_live, choose_mode, openai_key
@@ -94,7 +95,8 @@ def build_portfolio_runtime(
     choice = portfolio_mode(plan, live)
     for member in plan.members:
         check_live(member.config, choice, openai_key(member.config, openai_api_key))
-    store = open_store(plan.database_url(db_url))
+    url, fallback_url = portfolio_urls(plan, db_url)
+    store, db_notes = open_database(url, fallback_url=fallback_url, mode=choice.mode)
     lease: Lease | None = None
     try:
         first = plan.members[0].config  # every member names this account (checked on load)
@@ -104,7 +106,7 @@ def build_portfolio_runtime(
         client = build_client(first, clock, transport, rate_limiter=RateLimiter(clock))
         data = SharedMarketData(client)
         account, gateway = _account(plan, choice, data, store, client, clock)
-        notes, llm_clients = list(choice.notes), list[httpx.AsyncClient]()
+        notes, llm_clients = [*choice.notes, *db_notes], list[httpx.AsyncClient]()
         deciders = _deciders(plan, choice, openai_api_key, clock, store, notes, llm_clients)
         executor = order_executor(gateway, market_data=data, account=account, store=store,
                                   clock=clock, rules=_portfolio_rules(plan, choice.mode, owned))

@@ -8,18 +8,23 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import httpx
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from ..api_client import BithumbClient
 from ..clock import SystemClock
 from ..config import StrategyConfig
 from ..domain import Mode
 from ..engine import TradingEngine
+from ..errors import StopError
 from ..lease import Lease
 from ..ports import Clock, Decider, Exchange
 from ..records import TwapRunRecord
 from ..store import SqlStore, open_store, redact_url
+from ..store.connect import sqlite_path
 from ..twap import TWAPExecutor
 from .adapters import build_client, build_decider, build_paper, rule_decider
+from .database import open_database, strategy_urls
 from .engines import trading_engine, twap_executor
 from .leasing import account_key, hold_account, holds, release_and_close
 from .mode import ModeChoice, check_live, choose_mode, openai_key
@@ -82,19 +87,25 @@ def build_runtime(
     ``decides=False`` is for commands that only execute (a TWAP): no language model is
     set up and none is needed, so a live TWAP never asks for an OpenAI key.
 
+    The database is ``db_url``, else the config's; a dry run whose database server is
+    unreachable records into ``database.fallback_url`` (see ``database.open_database``).
+
     Raises:
         LeaseHeld: another process holds the account (after ``wait_lease``, if given).
+        StoreError: the database cannot be used (and, for a dry run, neither its fallback).
     """
     clock = clock or SystemClock()
     choice = choose_mode(config.dry_run, live)
     llm_key = openai_key(config, openai_api_key)
     check_live(config, choice, llm_key, decides=decides)
-    store = store_factory(db_url or config.database.url)
+    url, fallback_url = strategy_urls(config, db_url)
+    store, db_notes = open_database(url, fallback_url=fallback_url, mode=choice.mode,
+                                    store_factory=store_factory)
     lease: Lease | None = None
     try:
         # First, before anything that could send: one process per account and mode.
         lease = hold_account(store, account_key(config, choice.mode), wait=wait_lease)
-        notes = list(choice.notes)
+        notes = [*choice.notes, *db_notes]
         client = build_client(config, clock, transport)
         exchange: Exchange = client
         if not choice.live:
@@ -115,7 +126,21 @@ def build_runtime(
 
 
 def stored_twap_run(db_url: str, twap_run_id: str) -> TwapRunRecord | None:
-    """A TWAP run as recorded, for ``twap --resume`` without a strategy file."""
+    """A TWAP run as recorded, looked up before ``twap --resume`` builds anything.
+
+    Opening an SQLite URL creates the file, so a missing file is refused first: a
+    mistyped ``--db`` must not leave an empty database behind.
+
+    Raises:
+        StopError: the URL names an SQLite file that does not exist.
+    """
+    try:
+        url = make_url(db_url)
+    except (ArgumentError, ValueError):
+        url = None  # open_store says what is wrong with it
+    path = sqlite_path(url) if url is not None and url.get_backend_name() == "sqlite" else None
+    if path is not None and not path.is_file():
+        raise StopError(f"no database at {redact_url(db_url)}: {path} does not exist")
     store = open_store(db_url)
     try:
         return store.load_twap_run(twap_run_id)

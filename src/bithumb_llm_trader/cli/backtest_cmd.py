@@ -8,9 +8,10 @@ to stderr unless ``--json``.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -23,6 +24,7 @@ from ..bootstrap import secrets_of
 from ..bootstrap.backtest import run_backtest
 from ..config import StrategyConfig
 from ..domain import UTC
+from . import numbers as n
 from .common import (
     EXIT_OK,
     duration_option,
@@ -59,7 +61,8 @@ def command(
     json_only: Annotated[bool, typer.Option("--json", help="print only JSON, no summary")] = False,
     openai_api_key: Annotated[str | None, typer.Option(
         "--openai-api-key", help="overrides OPENAI_API_KEY")] = None,
-    verbose: Annotated[int, typer.Option("-v", "--verbose", count=True)] = 0,
+    verbose: Annotated[int, typer.Option(
+        "-v", "--verbose", count=True, help="-v info, -vv debug", show_default=False)] = 0,
 ) -> None:
     """Replay historical candles through the same trading cycle and print the figures."""
     if ctx.args:
@@ -107,6 +110,16 @@ def _moment(text: str | None, option: str) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+_FIGURES: tuple[tuple[str, Callable[[Any], str]], ...] = (
+    ("total_return", n.percent), ("buy_and_hold_return", n.percent),
+    ("max_drawdown", n.percent), ("sharpe", n.ratio), ("sortino", n.ratio),
+    ("trades", n.count), ("round_trips", n.count), ("win_rate", n.percent),
+    ("exposure", n.percent), ("fees_krw", lambda fee: n.krw(fee, 2)),
+    ("model_cost_usd", n.usd),
+)
+"""The headline figures in table order, each with how it reads on the terminal."""
+
+
 def summary_table(result: BacktestResult) -> Table:
     """The headline figures at a glance; the JSON on stdout has everything."""
     figures = result.results
@@ -116,14 +129,20 @@ def summary_table(result: BacktestResult) -> Table:
                   show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("window", f"{result.window_start} → {result.window_end}")
-    table.add_row("equity KRW", f"{figures['initial_equity_krw']} → {figures['final_equity_krw']}")
-    for name in ("total_return", "buy_and_hold_return", "max_drawdown", "sharpe", "sortino",
-                 "trades", "win_rate", "exposure", "fees_krw", "model_cost_usd"):
-        table.add_row(name.replace("_", " "), str(figures[name]))
-    table.add_row("data", f"{data['candles_read']} candles, {data['gaps']} gaps "
-                  f"({data['missing_candles']} missing)")
+    table.add_row("window", f"{_moment_text(result.window_start)}"
+                  f" → {_moment_text(result.window_end)}")
+    table.add_row("equity KRW", f"{n.krw(figures['initial_equity_krw'])}"
+                  f" → {n.krw(figures['final_equity_krw'])}")
+    for name, shown in _FIGURES:
+        table.add_row(name.replace("_", " ").replace(" krw", " KRW").replace(" usd", ""),
+                      shown(figures.get(name)))
+    table.add_row("data", f"{n.count(data['candles_read'])} candles, {n.count(data['gaps'])}"
+                  f" gaps ({n.count(data['missing_candles'])} missing)")
     return table
+
+
+def _moment_text(moment: datetime | None) -> str:
+    return n.MISSING if moment is None else f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
 class _ProgressView:
@@ -149,7 +168,7 @@ class _ProgressView:
         if self._progress is None:
             return
         # Short enough for 80 columns; the time is the data's, in UTC.
-        equity = "-" if progress.equity_krw is None else f"{progress.equity_krw:,.0f} KRW"
+        equity = n.MISSING if progress.equity_krw is None else f"{n.krw(progress.equity_krw)} KRW"
         description = (f"[bold]{progress.at:%Y-%m-%d %H:%M}[/]  {progress.candles:,} candles  "
                        f"{progress.decisions:,} decisions  {progress.orders:,} orders  "
                        f"{equity}")

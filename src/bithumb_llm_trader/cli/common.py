@@ -95,6 +95,11 @@ def setup_logging(
     )
 
 
+def stdout_is_terminal() -> bool:
+    """Whether a person reads stdout (JSON then only on request), not a pipe or a file."""
+    return sys.stdout.isatty()
+
+
 def print_json(data: Any, *, compact: bool) -> None:
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":") if compact else None,
                       indent=None if compact else 2)

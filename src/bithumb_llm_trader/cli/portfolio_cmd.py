@@ -18,6 +18,7 @@ from rich.table import Table
 from ..bootstrap import secrets_of
 from ..bootstrap.portfolio import build_portfolio_runtime
 from ..multi_agent import PortfolioCycleResult, PortfolioPlan, load_portfolio
+from . import numbers as n
 from .common import (
     check_max_cycles,
     duration_option,
@@ -35,7 +36,8 @@ PathArg = Annotated[str, typer.Argument(
 LiveOpt = Annotated[bool, typer.Option("--live", help="send real orders (needs dry_run: false)")]
 DbOpt = Annotated[str | None, typer.Option("--db", help="database URL (default from the files)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print only JSON, no summary")]
-VerboseOpt = Annotated[int, typer.Option("-v", "--verbose", count=True, help="-v info, -vv debug")]
+VerboseOpt = Annotated[int, typer.Option("-v", "--verbose", count=True, help="-v info, -vv debug",
+                                               show_default=False)]
 NoLogFileOpt = Annotated[bool, typer.Option("--no-log-file", help="do not write logs/")]
 KeyOpt = Annotated[str | None, typer.Option("--openai-api-key", help="overrides OPENAI_API_KEY")]
 EveryOpt = Annotated[str | None, typer.Option("--every", help="repeat, e.g. 15m; Ctrl-C stops")]
@@ -126,21 +128,35 @@ def summary_table(result: PortfolioCycleResult) -> Table:
     halted = f" · HALTED ({', '.join(result.halt_reasons)})" if result.halted else ""
     table = Table(title=f"{result.portfolio} · {result.mode} · {result.status}{halted}",
                   title_justify="left")
-    for column in ("strategy", "status", "equity KRW", "cash KRW", "decision", "execution"):
-        table.add_column(column)
+    table.add_column("strategy")
+    table.add_column("status", no_wrap=True)
+    table.add_column("equity KRW", justify="right", no_wrap=True)
+    table.add_column("cash KRW", justify="right", no_wrap=True)
+    table.add_column("trade", ratio=1, overflow="fold")
     for item in result.strategies:
         cycle = item.cycle
         decision = (cycle.decision or {}) if cycle else {}
         execution = (cycle.execution or {}) if cycle else {}
-        table.add_row(
-            item.strategy, item.status, str(item.equity_krw), str(item.cash_krw),
-            str(decision.get("action", "")),
-            str(execution.get("status", "")) if execution else (item.error or "")[:60],
-        )
+        trade = (f"{decision.get('action', n.MISSING)} · {_execution(execution)}" if execution
+                 else (item.error or str(decision.get("action", n.MISSING)))[:60])
+        table.add_row(item.strategy, item.status, n.krw(item.equity_krw),
+                      n.krw(item.cash_krw), trade)
     for netting in result.netting:
-        table.add_row(f"netted {netting.market}", netting.status, "", "",
-                      f"{netting.active_side} {netting.external_amount}",
-                      f"crossed {netting.cross_volume} @ {netting.cross_price}")
-    table.add_row("total", result.status, str(result.equity_krw), str(result.cash_krw), "",
-                  f"account {result.account_equity_krw}")
+        buying = netting.active_side == "buy"
+        amount = (f"{n.krw(netting.external_amount)} KRW" if buying
+                  else n.volume(netting.external_amount))
+        table.add_row(f"netted {netting.market}", netting.status, n.MISSING, n.MISSING,
+                      f"{netting.active_side} {amount}, crossed"
+                      f" {n.volume(netting.cross_volume)} @ {n.price(netting.cross_price)}")
+    table.add_row("total", result.status, n.krw(result.equity_krw), n.krw(result.cash_krw),
+                  f"account {n.krw(result.account_equity_krw)}")
     return table
+
+
+def _execution(execution: dict[str, Any]) -> str:
+    """What an order filled, or the status of a cycle that sent none."""
+    status = str(execution.get("status", n.MISSING))
+    if execution.get("method") in (None, "none"):
+        return status
+    return (f"{status} {n.volume(execution.get('filled_volume'))}"
+            f" @ {n.price(execution.get('avg_price'))}")

@@ -12,6 +12,7 @@ from rich.table import Table
 from ..bootstrap import build_runtime, secrets_of
 from ..config import StrategyConfig
 from ..engine import CycleResult
+from . import numbers as n
 from .common import (
     check_max_cycles,
     duration_option,
@@ -81,34 +82,84 @@ async def _run(
         await runtime.aclose()
 
 
+LABEL_WIDTH = 16
+VALUE_WIDTH = 56
+"""Fixed widths: with ``--every`` each cycle's table lines up with the one before."""
+
+
 def summary_table(result: CycleResult) -> Table:
-    """A few lines an operator reads at a glance; the JSON on stdout has everything."""
+    """A few lines an operator reads at a glance; the JSON on stdout has everything.
+
+    Every cycle shows the same rows (``-`` where a step did not get that far), so a
+    repeating run prints tables of one shape and width.
+    """
     table = Table(title=f"{result.strategy} {result.market} · {result.mode} · {result.status}",
                   show_header=False, title_justify="left")
-    table.add_column(style="bold")
-    table.add_column()
-    table.add_row("run", result.run_id)
-    if result.equity_krw is not None:
-        table.add_row("equity KRW", f"{result.equity_krw}  (reserve {result.reserved_pool_krw})")
-    if result.trading_state is not None:
-        table.add_row("state", result.trading_state)
-    decision = result.decision or {}
-    if decision:
-        table.add_row("decision", f"{decision.get('action')} conf {decision.get('confidence')}"
-                      f" by {decision.get('decider')} ({decision.get('agent_intent')})")
-    if result.verdict:
-        verdict = result.verdict
-        table.add_row("risk", f"{'approved' if verdict['approved'] else 'rejected'}"
-                      f" {', '.join(verdict['reasons'])}")
-    if result.allocation:
-        table.add_row("allocation", f"{result.allocation['final_notional']} KRW"
-                      f" (caps: {', '.join(result.allocation['caps_hit']) or 'none'})")
-    if result.execution:
-        execution = result.execution
-        table.add_row("execution", f"{execution['status']} {execution['filled_volume']}"
-                      f" @ {execution['avg_price']}")
+    table.add_column(style="bold", width=LABEL_WIDTH, no_wrap=True)
+    table.add_column(width=VALUE_WIDTH, overflow="fold")
+    coin = result.market.rpartition("-")[2]
+    reserve = f"  (reserve {n.krw(result.reserved_pool_krw)})" if result.equity_krw else ""
+    rows = [
+        ("run", result.run_id),
+        ("equity KRW", f"{n.krw(result.equity_krw)}{reserve}"),
+        ("state", result.trading_state or n.MISSING),
+        ("decision", _decision(result.decision)),
+        ("risk", _verdict(result.verdict)),
+        ("allocation", _allocation(result.allocation)),
+        ("execution", _execution(result.execution)),
+        ("cash KRW before", n.krw(result.cash_krw_before)),
+        ("cash KRW after", n.krw(result.cash_krw_after)),
+        ("position before", f"{n.volume(result.position_size_before)} {coin}"),
+        ("position after", f"{n.volume(result.position_size_after)} {coin}"),
+    ]
     if result.error:
-        table.add_row("error", result.error)
-    for warning in result.warnings:
-        table.add_row("warning", warning)
+        rows.append(("error", result.error))
+    rows.extend(("warning", warning) for warning in result.warnings)
+    for label, value in rows:
+        table.add_row(label, value)
     return table
+
+
+def _decision(decision: dict[str, Any] | None) -> str:
+    if not decision:
+        return n.MISSING
+    action = str(decision.get("action"))
+    if not decision.get("decider"):  # nobody was asked (the kill switch): say why
+        return f"{action} · {decision.get('rationale') or n.MISSING}"
+    parts = [action, f"conf {n.percent(decision.get('confidence'), 0)}",
+             f"by {decision.get('decider')}", str(decision.get("agent_intent"))]
+    why = decision.get("hold_reason") or decision.get("trigger")
+    return " · ".join(parts) + (f" ({why})" if why and why != action else "")
+
+
+def _verdict(verdict: dict[str, Any] | None) -> str:
+    if not verdict:
+        return n.MISSING
+    reasons = ", ".join(verdict.get("reasons") or ())
+    if not verdict.get("approved"):
+        return f"rejected: {reasons}" if reasons else "rejected"
+    if verdict.get("shrunk"):
+        return f"approved, shrunk: {reasons}"
+    return f"approved ({reasons})" if reasons else "approved"
+
+
+def _allocation(allocation: dict[str, Any] | None) -> str:
+    if not allocation:
+        return n.MISSING
+    caps = ", ".join(allocation.get("caps_hit") or ()) or "none"
+    return f"{n.krw(allocation.get('final_notional'))} KRW (caps: {caps})"
+
+
+def _execution(execution: dict[str, Any] | None) -> str:
+    """Filled volume at its average price, or why nothing was sent."""
+    if not execution:
+        return n.MISSING
+    status = str(execution.get("status"))
+    if execution.get("method") == "none":
+        reasons = [r for r in (execution.get("result_json") or {}).get("reasons") or ()
+                   if r != status]
+        return f"{status}: {', '.join(reasons)}" if reasons else status
+    text = (f"{status} {n.volume(execution.get('filled_volume'))}"
+            f" @ {n.price(execution.get('avg_price'))}")
+    slippage = execution.get("slippage_bps")
+    return text if slippage is None else f"{text} (slip {n.bps(slippage)})"

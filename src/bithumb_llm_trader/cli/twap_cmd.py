@@ -1,15 +1,18 @@
 """``bithumb-trader twap``: one large order as time-sliced child orders (TWAP).
 
-A progress bar goes to stderr and the JSON summary to stdout. Ctrl-C ends the run after
-the current slice and leaves it resumable: ``twap --resume RUN_ID [CONFIG]`` continues
-it without sending any slice twice. Defaults come from the strategy file's ``twap``
-section; real orders need ``dry_run: false`` in the file AND ``--live``, as for ``run``.
+A progress bar and then a summary table go to stderr; the JSON result goes to stdout
+with ``--json`` or when stdout is not a terminal (a pipe or a file), so a terminal is
+not flooded with it. Ctrl-C ends the run after the current slice and leaves it
+resumable: ``twap --resume RUN_ID [CONFIG]`` continues it without sending any slice
+twice. Defaults come from the strategy file's ``twap`` section; real orders need
+``dry_run: false`` in the file AND ``--live``, as for ``run``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import shlex
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -19,6 +22,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn
+from rich.table import Table
 
 from ..bootstrap import Runtime, build_runtime, redacted, secrets_of, stored_twap_run
 from ..config import DatabaseConfig, StrategyConfig
@@ -26,6 +30,7 @@ from ..domain import Side, parse_duration, to_decimal
 from ..engine.results import jsonable
 from ..errors import InvalidOrder, OrderRefused
 from ..twap import TwapParams, TwapProgress, TwapReport
+from . import numbers as n
 from .common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -38,6 +43,7 @@ from .common import (
     print_json,
     setup_logging,
     stderr,
+    stdout_is_terminal,
 )
 
 log = logging.getLogger(__name__)
@@ -49,10 +55,15 @@ _EXIT_BY_STATUS = {"done": EXIT_OK, "stopped": EXIT_INTERRUPTED, "failed": EXIT_
 
 @dataclass(frozen=True, slots=True)
 class _Job:
-    """What to do: a new TWAP (``params``) or a stored one to continue (``resume``)."""
+    """What to do: a new TWAP (``params``) or a stored one to continue (``resume``).
+
+    ``resume_args`` are what ``twap --resume ID`` needs to find this run again: the
+    ``--db`` and strategy file this invocation used.
+    """
 
     params: TwapParams | None = None
     resume: str | None = None
+    resume_args: str = ""
 
 
 def command(
@@ -61,34 +72,41 @@ def command(
         help="strategy file (optional with --resume)")] = None,
     side: Annotated[str | None, typer.Option("--side", help="buy or sell")] = None,
     notional: Annotated[str | None, typer.Option(
-        "--notional", help="KRW to spend (buy) or receive (sell), whole won")] = None,
+        "--notional", help="KRW to spend (buy) or receive (sell), whole won",
+        metavar="KRW")] = None,
     volume: Annotated[str | None, typer.Option(
-        "--volume", help="coins to buy or sell, up to 8 decimals")] = None,
+        "--volume", help="coins to buy or sell, up to 8 decimals", metavar="QTY")] = None,
     duration: Annotated[str | None, typer.Option(
-        "--duration", help="e.g. 30m (default: twap.duration)")] = None,
-    slices: Annotated[int | None, typer.Option("--slices", help="number of slices")] = None,
+        "--duration", help="e.g. 30m (default: twap.duration)", metavar="DURATION")] = None,
+    slices: Annotated[int | None, typer.Option(
+        "--slices", help="number of slices", metavar="N")] = None,
     interval: Annotated[str | None, typer.Option(
-        "--interval", help="time between slices, e.g. 1m (instead of --slices)")] = None,
+        "--interval", help="time between slices, e.g. 1m (instead of --slices)",
+        metavar="DURATION")] = None,
     limit_price: Annotated[str | None, typer.Option(
-        "--limit-price", help="never buy above / sell below this price")] = None,
+        "--limit-price", help="never buy above / sell below this price", metavar="PRICE")] = None,
     max_slippage_bps: Annotated[str | None, typer.Option(
-        "--max-slippage-bps", help="guard against the arrival price, in bps")] = None,
+        "--max-slippage-bps", help="guard against the arrival price, in bps",
+        metavar="BPS")] = None,
     jitter: Annotated[str | None, typer.Option(
         "--jitter", help="0 to 0.5: random move of slice sizes and times")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="seed of the jitter")] = None,
     final_sweep: Annotated[bool, typer.Option(
         "--final-sweep", help="send what is left at the end as one more guarded order")] = False,
     resume: Annotated[str | None, typer.Option(
-        "--resume", help="continue a stopped or crashed TWAP run by its id")] = None,
+        "--resume", help="continue a stopped or crashed TWAP run by its id",
+        metavar="RUN_ID")] = None,
     live: Annotated[bool, typer.Option(
         "--live", help="send real orders (needs dry_run: false)")] = False,
-    db: Annotated[str | None, typer.Option("--db", help="database URL")] = None,
+    db: Annotated[str | None, typer.Option(
+        "--db", help="database URL (default from config)", metavar="URL")] = None,
     json_only: Annotated[bool, typer.Option("--json", help="print only JSON")] = False,
-    verbose: Annotated[int, typer.Option("-v", "--verbose", count=True)] = 0,
+    verbose: Annotated[int, typer.Option(
+        "-v", "--verbose", count=True, help="-v info, -vv debug", show_default=False)] = 0,
     no_log_file: Annotated[bool, typer.Option("--no-log-file", help="do not write logs/")] = False,
     wait_lease: Annotated[str | None, typer.Option(
-        "--wait-lease", help="wait this long (e.g. 30s) for another process to free the account"
-    )] = None,
+        "--wait-lease", help="wait this long (e.g. 30s) for another process to free the account",
+        metavar="DURATION")] = None,
 ) -> None:
     """Execute a large order as time-sliced child orders (TWAP)."""
     if ctx.args:
@@ -102,12 +120,13 @@ def command(
         if given:
             fail(f"--resume continues a run as it was planned; drop {', '.join(given)}")
         strategy = _resume_config(config, db, resume)
-        job = _Job(resume=resume)
+        job = _Job(resume=resume, resume_args=_resume_args(config, db, live))
     else:
         if config is None:
             fail("give a strategy file (or --resume RUN_ID)")
         strategy = load(config)
-        job = _Job(params=_new_params(strategy, trade))
+        job = _Job(params=_new_params(strategy, trade),
+                   resume_args=_resume_args(config, db, live))
     with handled_errors():
         setup_logging(strategy, verbose, no_log_file, secrets_of(strategy))
         lease_wait = duration_option(wait_lease, "--wait-lease")
@@ -168,14 +187,19 @@ def _duration(text: str, option: str) -> timedelta:
 
 
 def _resume_config(config_path: str | None, db: str | None, twap_run_id: str) -> StrategyConfig:
-    """The strategy file if given; else a default config named after the run's strategy."""
-    if config_path is not None:
-        return load(config_path)
-    url = db or DatabaseConfig().url
+    """The strategy file if given; else a default config named after the run's strategy.
+
+    The run is looked up first either way, so a mistyped id or ``--db`` ends here with
+    one line, before anything opens (and would create) a database.
+    """
+    loaded = None if config_path is None else load(config_path)
+    url = db or (loaded.database.url if loaded else DatabaseConfig().url)
     with handled_errors():
         run = stored_twap_run(url, twap_run_id)
     if run is None:
         fail(f"no TWAP run {twap_run_id!r} in {redacted(url)}")
+    if loaded is not None:
+        return loaded
     if not run.dry_run:
         fail(f"TWAP run {twap_run_id} was live: resume it with its strategy file and --live")
     return StrategyConfig(name=run.strategy, database=DatabaseConfig(url=url))
@@ -197,11 +221,16 @@ async def _execute(
         report = await _twap(runtime, job, json_only=json_only)
     finally:
         await runtime.aclose()
-    print_json({**jsonable(report), "mode": runtime.mode.value,
-                "notes": [*runtime.notes, *report.notes]}, compact=False)
-    if report.status != "done" and not json_only:
-        why = f": {report.error}" if report.error else ""
-        stderr().print(f"TWAP {report.status}{why}{_resume_hint(report.twap_run_id)}")
+    if json_only or not stdout_is_terminal():
+        print_json({**jsonable(report), "mode": runtime.mode.value,
+                    "notes": [*runtime.notes, *report.notes]}, compact=False)
+    if not json_only:
+        console = stderr()
+        console.print(summary_table(report, runtime.mode.value))
+        if report.status != "done":
+            why = f": {report.error}" if report.error else ""
+            hint = _resume_hint(report.twap_run_id, job.resume_args)
+            console.print(f"TWAP {report.status}{why}{hint}", soft_wrap=True)
     return _EXIT_BY_STATUS.get(report.status, EXIT_FAILED)
 
 
@@ -222,16 +251,60 @@ async def _twap(runtime: Runtime, job: _Job, *, json_only: bool) -> TwapReport:
     except InvalidOrder as exc:
         fail(str(exc))
     except asyncio.CancelledError:  # a second Ctrl-C: stop at once, resumable
-        stderr().print(f"interrupted{_resume_hint(view.twap_run_id)}")
+        stderr().print(f"interrupted{_resume_hint(view.twap_run_id, job.resume_args)}",
+                       soft_wrap=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     finally:
         remove_handlers()
 
 
-def _resume_hint(twap_run_id: str | None) -> str:
+def _resume_args(config: str | None, db: str | None, live: bool) -> str:
+    """The arguments that find this run again: its ``--db`` (password hidden), its file."""
+    parts = [*(["--db", redacted(db)] if db else []), *([config] if config else []),
+             *(["--live"] if live else [])]
+    return " ".join(shlex.quote(part) for part in parts)
+
+
+def _resume_hint(twap_run_id: str | None, resume_args: str) -> str:
     if twap_run_id is None:
         return ""
-    return f"; continue with: bithumb-trader twap --resume {twap_run_id} CONFIG"
+    command = f"bithumb-trader twap --resume {twap_run_id} {resume_args}".rstrip()
+    return f"; continue with: {command}"
+
+
+def summary_table(report: TwapReport, mode: str) -> Table:
+    """The outcome at a glance on stderr; the JSON (``--json``, or piped) has every slice."""
+    coin = report.market.rpartition("-")[2]
+    in_krw = report.unit == "notional"
+
+    def amount(value: Decimal) -> str:
+        return f"{n.krw(value)} KRW" if in_krw else f"{n.volume(value)} {coin}"
+
+    side = {Side.BUY.value: "buy", Side.SELL.value: "sell"}.get(report.side, report.side)
+    table = Table(title=f"TWAP {report.market} {side} · {mode} · {report.status}",
+                  show_header=False, title_justify="left")
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    filled = report.filled_funds if in_krw else report.filled_volume
+    rows = [
+        ("twap run", report.twap_run_id),
+        ("filled", f"{amount(filled)} of {amount(report.total)}"),
+        ("remaining", amount(report.remaining)),
+        ("volume", f"{n.volume(report.filled_volume)} {coin}"),
+        ("funds KRW", n.krw(report.filled_funds)),
+        ("avg price", n.price(report.avg_price)),
+        ("arrival price", f"{n.price(report.arrival_price)}"
+                          f"  (guard {n.price(report.guard_price)})"),
+        ("slippage", n.bps(report.slippage_bps)),
+        ("fees KRW", n.krw(report.fees, 2)),
+        ("slices", f"{report.slices_sent} sent, {report.slices_skipped} skipped,"
+                   f" {report.slices_failed} failed of {report.slices_planned}"),
+    ]
+    if report.error:
+        rows.append(("error", report.error))
+    for label, value in rows:
+        table.add_row(label, value)
+    return table
 
 
 class _ProgressView:
@@ -264,11 +337,11 @@ class _ProgressView:
         if self._progress is None:
             return
         krw = progress.unit == "notional"
+        amount = n.krw if krw else n.volume
         fields: dict[str, Any] = {
-            "filled": _amount(progress.filled, krw), "parent": _amount(progress.total, krw),
+            "filled": amount(progress.filled), "parent": amount(progress.total),
             "unit": "KRW" if krw else "coins",
-            "avg": "-" if progress.avg_price is None else _amount(progress.avg_price, True),
-            "slip": "-" if progress.slippage_bps is None else str(progress.slippage_bps),
+            "avg": n.price(progress.avg_price), "slip": n.fixed(progress.slippage_bps, 1),
             "left": timedelta(seconds=round(progress.seconds_left)),
         }
         # Floats only size the bar on screen; every number shown is the exact Decimal.
@@ -278,8 +351,3 @@ class _ProgressView:
             self._task = self._progress.add_task(description, total=total, **fields)
         self._progress.update(self._task, description=description, completed=done, **fields)
         self._progress.refresh()
-
-
-def _amount(value: Decimal, krw: bool) -> str:
-    """Whole won with separators, or coins as exact as they are."""
-    return f"{value:,.0f}" if krw else f"{value.normalize():f}"

@@ -1,6 +1,7 @@
 """Strategy configuration: the schema and the loader."""
 
 from .loading import (
+    ALIAS_VARIABLES,
     OVERRIDE_PREFIX,
     SECRET_VARIABLES,
     config_from_mapping,
@@ -26,6 +27,7 @@ from .models import (
 )
 
 __all__ = [
+    "ALIAS_VARIABLES",
     "OVERRIDE_PREFIX",
     "SECRET_VARIABLES",
     "AllocationConfig",

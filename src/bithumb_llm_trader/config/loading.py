@@ -2,7 +2,9 @@
 
 Precedence, lowest first: the file, then a ``.env`` file in the working directory, then
 the process environment. ``BITHUMB_API_KEY``, ``BITHUMB_API_SECRET`` and
-``OPENAI_API_KEY`` set the secrets; ``BITHUMB_TRADER__SECTION__FIELD`` sets any field;
+``OPENAI_API_KEY`` set the secrets; ``BITHUMB_TRADER__SECTION__FIELD`` sets any field
+(``RESERVED_POOL_PCT`` and ``MAX_SINGLE_ORDER_PCT``, the operator document's names, set
+the two allocation shares, under their ``BITHUMB_TRADER__`` names if both are set);
 ``${VAR}`` inside a string value is replaced from the same merged environment.
 
 Strategy files are untrusted input. YAML anchors and aliases are refused (nested aliases
@@ -14,6 +16,7 @@ the text is ``true`` or ``false``.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import sys
@@ -26,18 +29,24 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from ..errors import ConfigError
-from .models import StrategyConfig
+from .models import StrategyConfig, is_placeholder
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
+log = logging.getLogger(__name__)
+
 OVERRIDE_PREFIX = "BITHUMB_TRADER__"
 SECRET_VARIABLES = {
     "BITHUMB_API_KEY": ("api", "api_key"),
     "BITHUMB_API_SECRET": ("api", "api_secret"),
     "OPENAI_API_KEY": ("llm", "api_key"),
+}
+ALIAS_VARIABLES = {
+    "RESERVED_POOL_PCT": ("allocation", "reserved_pool_pct"),
+    "MAX_SINGLE_ORDER_PCT": ("allocation", "max_single_order_pct"),
 }
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SECRET_WORDS = ("key", "secret", "password", "token", "url")
@@ -82,6 +91,7 @@ def config_from_mapping(
     where: dict[tuple[str, ...], str] = {}
     tree = _substitute(dict(data), environ, source, ())
     _apply_overrides(tree, environ, where)
+    _note_placeholders(tree, where)
     try:
         config = StrategyConfig.model_validate(tree)
     except ValidationError as exc:
@@ -243,10 +253,11 @@ def _substitute(
 def _apply_overrides(
     tree: dict[str, Any], environ: Mapping[str, str], where: dict[tuple[str, ...], str]
 ) -> None:
-    for variable, secret_path in SECRET_VARIABLES.items():
+    # Secrets and aliases first, so a BITHUMB_TRADER__ name for the same field wins.
+    for variable, named in (*SECRET_VARIABLES.items(), *ALIAS_VARIABLES.items()):
         if environ.get(variable):
-            _set_path(tree, secret_path, environ[variable])
-            where[secret_path] = variable
+            _set_path(tree, named, environ[variable])
+            where[named] = variable
     for variable, raw in sorted(environ.items()):
         if not variable.startswith(OVERRIDE_PREFIX):
             continue
@@ -255,6 +266,18 @@ def _apply_overrides(
             continue
         _set_path(tree, field_path, _override_value(raw, field_path))
         where[field_path] = variable
+
+
+def _note_placeholders(tree: Mapping[str, Any], where: dict[tuple[str, ...], str]) -> None:
+    # The schema reads a placeholder key as no key; say so, since the file names one.
+    # The value is not shown: it matched a placeholder pattern, but stay conservative.
+    for path in SECRET_VARIABLES.values():
+        section = tree.get(path[0])
+        value = section.get(path[1]) if isinstance(section, Mapping) else None
+        if isinstance(value, str) and value.strip() and is_placeholder(value):
+            origin = f" (from {where[path]})" if path in where else ""
+            log.warning("%s%s is a placeholder, not a key: ignored, as if not set",
+                        ".".join(path), origin)
 
 
 def _override_value(raw: str, field_path: tuple[str, ...]) -> Any:

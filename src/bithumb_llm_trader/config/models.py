@@ -12,6 +12,7 @@ instead of being read as false.
 from __future__ import annotations
 
 import functools
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -27,6 +28,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from ..domain import CandleInterval, Market, parse_duration
 
@@ -65,6 +67,32 @@ Fraction = Annotated[Decimal, Field(ge=0, le=1, allow_inf_nan=False)]
 PositiveKRW = Annotated[Decimal, Field(gt=0, le=MAX_KRW, allow_inf_nan=False)]
 
 
+_PLACEHOLDER_KEY = re.compile(
+    r"your[-_\s].*|<.*>|change[-_]?me|(?:sk-(?:proj-)?)?(?:x{3,}(?:[-_]x+)*|\.{3,}|\u2026)",
+    re.IGNORECASE,
+)
+
+
+def is_placeholder(value: str) -> bool:
+    """Whether a key is a sample file's stand-in (``YOUR_API_KEY``, ``<key>``, ``xxx``).
+
+    Such a value is not a key: sent as one, every private call fails with a 401 and a
+    dry run warns about it each cycle, so it is read as no key at all. The patterns are
+    narrow on purpose (whole value only), so no real key can match one.
+    """
+    text = value.strip()
+    return not text or _PLACEHOLDER_KEY.fullmatch(text) is not None
+
+
+def _no_placeholder(value: object) -> object:
+    text = value.get_secret_value() if isinstance(value, SecretStr) else value
+    return None if isinstance(text, str) and is_placeholder(text) else value
+
+
+Key = Annotated[SecretStr | None, BeforeValidator(_no_placeholder)]
+"""A secret key; a placeholder or an empty value is read as ``None``."""
+
+
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
@@ -72,8 +100,8 @@ class Frozen(BaseModel):
 class ApiConfig(Frozen):
     """Bithumb credentials and connection. Keys are only needed for live trading."""
 
-    api_key: SecretStr | None = None
-    api_secret: SecretStr | None = None
+    api_key: Key = None
+    api_secret: Key = None
     base_url: str = "https://api.bithumb.com"
     timeout: float = Field(10.0, gt=0, le=120, allow_inf_nan=False,
                            description="seconds per request")
@@ -98,7 +126,10 @@ class RiskConfig(Frozen):
     """Limits the risk manager enforces whatever the model says."""
 
     max_trade_value: PositiveKRW = Decimal(100_000)
-    max_position_size: PositiveKRW = Field(Decimal(500_000), description="KRW value")
+    max_position_size: Decimal | None = Field(None, allow_inf_nan=False, description=(
+        "share of equity the coin position may reach (0 < x <= 1); None: no share cap"))
+    max_position_krw: PositiveKRW = Field(Decimal(500_000),
+                                          description="KRW value the coin position may reach")
     stop_loss_pct: Decimal = Field(Decimal("0.02"), gt=0, le=Decimal("0.5"))
     take_profit_pct: Decimal = Field(Decimal("0.04"), gt=0, le=1)
     min_confidence: Fraction = Decimal("0.6")
@@ -112,6 +143,28 @@ class RiskConfig(Frozen):
         "floor of a stop or target distance; the spread plus the round-trip fee also is"))
     price_band_bps: Decimal = Field(Decimal(1000), gt=0, le=Decimal(5000), description=(
         "the pre-trade gate refuses an order priced further than this from the book's mid"))
+
+    @field_validator("max_position_size")
+    @classmethod
+    def _position_share(cls, value: Decimal | None) -> Decimal | None:
+        # Until issue 17 this field was a KRW amount; an old file's 500000 must fail
+        # loudly, naming the field that now holds the amount, not cap at 500000x equity.
+        if value is not None and not 0 < value <= 1:
+            raise PydanticCustomError(
+                "position_share",
+                "a share of equity (0 < x <= 1); for a cap in KRW use risk.max_position_krw",
+            )
+        return value
+
+    def position_cap_krw(self, equity_krw: Decimal) -> Decimal:
+        """The most the coin position may be worth: the smaller of the two caps.
+
+        Args:
+            equity_krw: the account's total equity, which the share applies to.
+        """
+        if self.max_position_size is None:
+            return self.max_position_krw
+        return min(self.max_position_krw, self.max_position_size * max(equity_krw, Decimal(0)))
 
 
 class TokenPrice(Frozen):
@@ -138,7 +191,7 @@ class LLMConfig(Frozen):
 
     model: str = Field("gpt-4o-mini", min_length=1)
     base_url: str | None = None
-    api_key: SecretStr | None = None
+    api_key: Key = None
     temperature: float | None = Field(None, ge=0, le=2, allow_inf_nan=False)
     max_output_tokens: int = Field(600, ge=50, le=16_000)
     timeout: float = Field(30.0, gt=0, le=600, allow_inf_nan=False)
@@ -237,7 +290,14 @@ class PaperConfig(Frozen):
 
 
 class DatabaseConfig(Frozen):
+    """Where runs are recorded.
+
+    ``fallback_url`` serves a dry run only, and only when ``url``'s server cannot be
+    reached: a live run's risk state lives in ``url`` (see ``bootstrap.database``).
+    """
+
     url: str = "sqlite:///bithumb_trader.db"
+    fallback_url: str | None = None
 
 
 class LoggingConfig(Frozen):

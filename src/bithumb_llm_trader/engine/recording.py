@@ -148,7 +148,7 @@ def skipped_execution(
         status=status,
         dry_run=mode.dry_run,
         mode=mode.value,
-        result_json={"reasons": list(why)},
+        result_json={"agent_intent": decision.agent_intent.value, "reasons": list(why)},
     )
 
 
@@ -186,7 +186,8 @@ def twap_execution(
         fee=report.fees,
         arrival_price=report.arrival_price,
         slippage_bps=report.slippage_bps,
-        result_json={"twap_status": report.status, "remaining": report.remaining,
+        result_json={"agent_intent": decision.agent_intent.value,
+                     "twap_status": report.status, "remaining": report.remaining,
                      "slices_sent": report.slices_sent, "error": report.error,
                      "events": jsonable(list(report.events))},
     )
@@ -221,7 +222,8 @@ def order_execution(
         fee=report.fee,
         arrival_price=arrival,
         slippage_bps=signed_slippage_bps(side, avg, arrival),
-        result_json={"events": jsonable(list(report.events)), "error": report.error,
+        result_json={"agent_intent": decision.agent_intent.value,
+                     "events": jsonable(list(report.events)), "error": report.error,
                      **(extra or {})},
     )
 

@@ -69,6 +69,10 @@ class CycleResult:
     built from ``parts`` the first time they are read: a backtest runs tens of
     thousands of cycles whose results nobody prints, and converting them eagerly was
     a third of a cycle's cost.
+
+    ``cash_krw`` and ``position_size`` are the account when the cycle took its snapshot,
+    before any trade (also given as ``cash_krw_before`` / ``position_size_before``);
+    ``cash_krw_after`` and ``position_size_after`` add this cycle's fills and fees.
     """
 
     run_id: str
@@ -86,12 +90,22 @@ class CycleResult:
     cash_krw: Decimal | None = None
     position_size: Decimal | None = None
     last_price: Decimal | None = None
+    cash_krw_after: Decimal | None = None
+    position_size_after: Decimal | None = None
     warnings: tuple[str, ...] = ()
     parts: Mapping[str, Any] = dataclasses.field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    @property
+    def cash_krw_before(self) -> Decimal | None:
+        return self.cash_krw
+
+    @property
+    def position_size_before(self) -> Decimal | None:
+        return self.position_size
 
     def step(self, name: str) -> StepResult | None:
         return next((s for s in self.steps if s.name == name), None)
@@ -123,6 +137,8 @@ class CycleResult:
         }
         for name in _PARTS:
             data[name] = getattr(self, name)
+        data["cash_krw_before"] = data["cash_krw"]
+        data["position_size_before"] = data["position_size"]
         return data
 
 

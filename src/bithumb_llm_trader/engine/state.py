@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from ..allocation import AllocationProposal
 from ..decision import DecisionOutcome, TradeDecision
+from ..domain import Side
 from ..fast_init import fast_init
 from ..market import MarketSnapshot
 from ..prompts import Prompt
@@ -85,6 +87,7 @@ class CycleState:
     ) -> CycleResult:
         snapshot = self.snapshot
         account = snapshot.account if snapshot else None
+        cash_after, size_after = self._after_trade()
         return CycleResult(
             run_id=self.run_id,
             strategy=strategy,
@@ -101,6 +104,8 @@ class CycleState:
             cash_krw=account.cash_krw if account else None,
             position_size=account.position.size if account else None,
             last_price=snapshot.last_price if snapshot else None,
+            cash_krw_after=cash_after,
+            position_size_after=size_after,
             parts={
                 "decision": self._decision_summary(),
                 "verdict": self._verdict_summary() if self.verdict else None,
@@ -109,6 +114,25 @@ class CycleState:
             },
             warnings=tuple(self.warnings),
         )
+
+    def _after_trade(self) -> tuple[Decimal | None, Decimal | None]:
+        """Free cash and position once this cycle's fills and fees are counted.
+
+        KRW pays the fee on both sides. Funds still locked in an unfilled order are
+        not subtracted: the next snapshot reads them from the exchange.
+        """
+        if self.snapshot is None:
+            return None, None
+        account = self.snapshot.account
+        cash, size = account.cash_krw, account.position.size
+        execution = self.execution
+        if execution is None or execution.side is None:
+            return cash, size
+        if execution.side == Side.BUY.value:
+            return (cash - execution.filled_funds - execution.fee,
+                    size + execution.filled_volume)
+        return (cash + execution.filled_funds - execution.fee,
+                size - execution.filled_volume)
 
     def _decision_summary(self) -> DecisionSummary | None:
         if self.decision is None:

@@ -18,7 +18,14 @@ from ..order_ids import cycle_order_id
 from ..ports import Clock, Decider, Store
 from ..prompts import Prompt, build_trading_prompt
 from ..records import OrderRecord, PositionGuardRecord
-from ..risk import RiskManager, RiskVerdict, sell_fraction, stop_price, take_profit_price
+from ..risk import (
+    KILL_SWITCH,
+    RiskManager,
+    RiskVerdict,
+    sell_fraction,
+    stop_price,
+    take_profit_price,
+)
 from ..twap import TWAPExecutor, TwapParams
 from . import recording as rec
 from .state import CycleState, Stop
@@ -97,7 +104,20 @@ class CycleSteps:
         return {"settled": settled, "open": still_open, "unresolved": unresolved}
 
     async def protect(self, state: CycleState) -> dict[str, Any]:
-        """Exit first when the open position's stop-loss or take-profit is hit."""
+        """Exit first when the open position's stop-loss or take-profit is hit.
+
+        With the kill switch present nothing may trade, so the cycle ends here: the
+        model is not asked (no tokens spent while halted) and ``prompt`` and
+        ``decide`` are recorded as skipped with reason ``kill_switch``.
+        """
+        detail = self._protect(state)
+        if state.require_risk_state().kill_switch:
+            state.decision = TradeDecision.hold("kill switch present: the model was not asked")
+            self._close_without_order(state, "halted", (KILL_SWITCH,))
+            raise Stop(KILL_SWITCH, **detail)
+        return detail
+
+    def _protect(self, state: CycleState) -> dict[str, Any]:
         snapshot = state.require_snapshot()
         market = str(snapshot.market)
         guard = self._store.load_guard(self.strategy, market, self._mode.value)

@@ -216,7 +216,7 @@ class Settler:
             filled_volume=external.volume, filled_funds=external.funds,
             avg_price=average_price(external.funds, external.volume), fee=external.fee,
             reference_price=plan.price,
-            result_json=_audit(outcome),
+            result_json={"agent_intent": "netting", **_audit(outcome)},
         )
 
 

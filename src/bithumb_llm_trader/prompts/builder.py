@@ -89,7 +89,7 @@ def _risk_limits(risk: RiskConfig) -> str:
             f"- defaults when you answer null: stop_loss_pct {risk.stop_loss_pct}, "
             f"take_profit_pct {risk.take_profit_pct}",
             f"- max trade value {_plain(risk.max_trade_value)} KRW; max position value "
-            f"{_plain(risk.max_position_size)} KRW",
+            f"{_plain(risk.max_position_krw)} KRW",
         ]
     )
 

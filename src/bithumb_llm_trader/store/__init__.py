@@ -14,9 +14,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..clock import SystemClock
 from ..errors import StoreError
 from ..ports import Clock
-from .connect import build_engine, check_connection, redact_url, store_error
+from .connect import build_engine, check_connection, is_unreachable, store_error
 from .migrate import UPGRADE_STEPS, UpgradeStep, ensure_schema, ensure_schema_locked
 from .queries import FINAL_ORDER_STATES
+from .redaction import redact_url
 from .schema import SCHEMA_VERSION, metadata
 from .sql_store import SqlStore
 from .types import (
@@ -37,8 +38,9 @@ def open_store(url: str, *, clock: Clock | None = None) -> SqlStore:
         clock: stamps cache entries and schema versions; the system clock by default.
 
     Raises:
-        StoreError: a bad URL, a missing driver, an unreachable server, a permission
-            problem, a foreign database or a schema newer than this code.
+        StoreError: a bad URL, a missing driver, an unreachable server (``is_unreachable``
+            tells it apart), a permission problem, a foreign database or a schema newer
+            than this code.
     """
     clock = clock or SystemClock()
     label = redact_url(url)
@@ -68,6 +70,7 @@ __all__ = [
     "UTCDateTime",
     "UpgradeStep",
     "ensure_schema",
+    "is_unreachable",
     "metadata",
     "money_sum",
     "open_store",

@@ -7,7 +7,6 @@ and is one line: an operator who typed a wrong host needs the cause, not a trace
 from __future__ import annotations
 
 import hashlib
-import re
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping
@@ -18,10 +17,18 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError, StatementError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    NoSuchModuleError,
+    SQLAlchemyError,
+    StatementError,
+)
 from sqlalchemy.pool import StaticPool
 
 from ..errors import StoreError
+from .redaction import redact_url as redact_url  # re-exported: lease, sql_store use it
+from .redaction import scrub
 from .types import DecimalSum
 
 CONNECT_TIMEOUT_S = 10
@@ -36,8 +43,6 @@ creation) then waits for a writer in another process instead of failing on a sta
 snapshot. Only engines made by ``build_engine`` honour it.
 """
 
-_SECRET_QUERY_KEYS = frozenset({"password", "passwd", "pwd"})
-_USERINFO = re.compile(r"(?P<head>://[^:/@]*:)[^@]*(?P<tail>@)")
 _DRIVER_HINTS: Mapping[str, str] = MappingProxyType({
     "mysql": "use mysql+pymysql:// and pip install 'bithumb-llm-trader[mariadb]'",
     "mariadb": "use mysql+pymysql:// and pip install 'bithumb-llm-trader[mariadb]'",
@@ -45,35 +50,14 @@ _DRIVER_HINTS: Mapping[str, str] = MappingProxyType({
 })
 
 
-def redact_url(url: str | URL) -> str:
-    """``url`` with its password (in the user part or the query) replaced by ``***``."""
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError, TypeError):
-        return _USERINFO.sub(r"\g<head>***\g<tail>", str(url))
-    query = {
-        key: ("***" if key.lower() in _SECRET_QUERY_KEYS else value)
-        for key, value in parsed.query.items()
-    }
-    rendered = parsed.set(query=query).render_as_string(hide_password=True)
-    return rendered.replace("=%2A%2A%2A", "=***")  # the query part comes back escaped
+def one_line(exc: BaseException, url: str | URL | None = None) -> str:
+    """The first line of the cause of ``exc``, with ``url`` and its secrets scrubbed.
 
-
-def _secrets(url: URL) -> list[str]:
-    values = [url.password] if url.password else []
-    for key, value in url.query.items():
-        if key.lower() in _SECRET_QUERY_KEYS:
-            values.extend([value] if isinstance(value, str) else list(value))
-    return [str(v) for v in values if v]
-
-
-def one_line(exc: BaseException, url: URL | None = None) -> str:
-    """The first line of the cause of ``exc``, with any secret of ``url`` scrubbed."""
+    Scrubbed before it is cut, so a URL the driver wrapped over two lines is still seen.
+    """
     cause = exc.orig if isinstance(exc, StatementError) and exc.orig is not None else exc
-    text = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
-    for secret in _secrets(url) if url is not None else []:
-        text = text.replace(secret, "***")
-    return text
+    text = scrub(str(cause), url).strip()
+    return text.splitlines()[0] if text else type(cause).__name__
 
 
 def store_error(exc: BaseException, label: str, doing: str, url: URL | None = None) -> StoreError:
@@ -100,7 +84,7 @@ def build_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError) as exc:
-        raise StoreError(f"bad database URL {label}: {one_line(exc)}") from exc
+        raise StoreError(f"bad database URL {label}: {one_line(exc, url)}") from exc
     backend = parsed.get_backend_name()
     try:
         if backend == "sqlite":
@@ -220,6 +204,48 @@ def check_connection(engine: Engine, label: str) -> None:
             pass
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot connect to {label}: {one_line(exc, engine.url)}") from exc
+    except TypeError as exc:  # a query parameter the driver does not take (``?bad=1``)
+        raise StoreError(f"bad database URL {label}: {one_line(exc, engine.url)}") from exc
+
+
+_MYSQL_UNREACHABLE = frozenset({2002, 2003, 2005, 2006, 2013})
+"""MySQL client codes for no server at all: socket and TCP connect failures, unknown
+host, server gone or lost during the handshake (not 1045 access denied, 1049 unknown
+database, 1040 too many connections: a server answered those)."""
+
+_PG_UNREACHABLE_WORDS = (
+    "connection refused", "timeout expired", "failed to resolve host",
+    "could not translate host name", "name or service not known",
+    "temporary failure in name resolution", "no route to host", "network is unreachable",
+    "connection timed out", "no such file or directory", "connection reset",
+    "server closed the connection unexpectedly",
+)
+"""libpq's words for a connection that never reached a server. libpq gives them no
+SQLSTATE; a server's own refusal (bad password, missing database) reads ``FATAL:``."""
+
+
+def is_unreachable(error: BaseException) -> bool:
+    """Whether ``error`` (or what it was raised from) says no database server answered.
+
+    Tells a dry run it may record elsewhere: a refused or timed-out connection, an unknown
+    host, a missing socket. A server that answered and refused (login, database name,
+    schema, a foreign database) is not unreachable: that is a mistake to fix, not to
+    route around. SQLite files are never unreachable, only unreadable.
+    """
+    seen: BaseException | None = error
+    for _ in range(8):  # a cause chain is short; a cycle must not loop forever
+        if seen is None:
+            return False
+        orig = seen.orig if isinstance(seen, DBAPIError) and seen.orig is not None else seen
+        driver = type(orig).__module__.split(".")[0]
+        if driver in ("pymysql", "MySQLdb"):
+            code = orig.args[0] if orig.args else None
+            return code in _MYSQL_UNREACHABLE
+        if driver in ("psycopg", "psycopg2"):
+            message = str(orig).lower()
+            return "fatal:" not in message and any(w in message for w in _PG_UNREACHABLE_WORDS)
+        seen = seen.__cause__
+    return False
 
 
 SCHEMA_LOCK_NAME = "bithumb_trader_schema"
