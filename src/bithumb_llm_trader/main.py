@@ -13,10 +13,11 @@ from typing import Annotated, Any
 import typer
 
 from . import __version__
-from .cli import backtest_cmd, download_cmd, portfolio_cmd, report_cmd, twap_cmd
-from .cli.common import EXIT_OK, load
+from .cli import backtest_cmd, download_cmd, notify_cmd, portfolio_cmd, report_cmd, twap_cmd
+from .cli.common import EXIT_OK, fail, load
 from .cli.help import PlainCommand, PlainGroup
 from .cli.run_cmd import run_command
+from .config.notifications import validate_targets
 
 app = typer.Typer(
     cls=PlainGroup,
@@ -29,7 +30,7 @@ app = typer.Typer(
 )
 
 COMMANDS = ("run", "twap", "portfolio", "report", "backtest", "download-candles",
-            "validate")
+            "validate", "notify-test")
 CONFIG_SUFFIXES = (".json", ".yaml", ".yml", ".toml")
 
 EXAMPLES = {
@@ -49,6 +50,7 @@ EXAMPLES = {
                  " --decider rules"),
     "download-candles": (
         "bithumb-trader download-candles KRW-BTC -o candles.csv --interval 15m --since 30d",),
+    "notify-test": ("bithumb-trader notify-test strategy.yaml",),
 }
 """Shown under each command's ``--help``: what a first run looks like."""
 
@@ -115,6 +117,10 @@ def run(
 def validate(config: ConfigArg) -> None:
     """Check a strategy file and print what it configures; exit 2 when it is invalid."""
     loaded = load(config)
+    bad = [check for check in validate_targets(loaded.notifications) if not check.ok]
+    if bad:
+        fail(f"{config}: notifications.urls[{bad[0].number - 1}] ({bad[0].label}): "
+             f"{bad[0].error}")
     mode = "dry run" if loaded.dry_run else "live allowed (still needs --live)"
     typer.echo(
         f"ok: {config}: strategy {loaded.name!r} on {loaded.market}, decider "
@@ -141,6 +147,8 @@ app.command(name="backtest", context_settings=_OWN_ARGS, cls=PlainCommand,
             epilog=examples("backtest"),
             help="Replay historical candles through the same trading cycle.")(
     backtest_cmd.command)
+app.command(name="notify-test", cls=PlainCommand, epilog=examples("notify-test"),
+            help="Send one test message to every notifications URL.")(notify_cmd.command)
 app.command(name="download-candles", context_settings=_OWN_ARGS, cls=PlainCommand,
             epilog=examples("download-candles"),
             help="Download candles from Bithumb's public API into a CSV for backtests.")(

@@ -15,9 +15,11 @@ from pathlib import Path
 from ..config import StrategyConfig
 from ..domain import ZERO, Mode
 from ..engine import CycleSteps, SnapshotProvider, TradingEngine, new_run_id
+from ..engine.notices import CycleNotices
 from ..execution import OrderExecutor
 from ..gate import GateRules, PreTradeGate
 from ..market import collect_snapshot
+from ..notify import Emitter
 from ..ports import Account, Clock, Decider, Exchange, MarketData, OrderGateway, Store
 from ..risk import RiskManager
 from ..twap import TWAPExecutor
@@ -56,13 +58,15 @@ def order_executor(
 
 def twap_executor(config: StrategyConfig, *, exchange: Exchange, store: Store, clock: Clock,
                   mode: Mode, kill_switch: Callable[[], bool] | None = None,
-                  holds_account: Callable[[], bool] = lambda: True) -> TWAPExecutor:
+                  holds_account: Callable[[], bool] = lambda: True,
+                  events: Emitter | None = None) -> TWAPExecutor:
     """A TWAP executor for ``config`` whose slices pass the strategy's gate."""
     switch = kill_switch or kill_switch_file(config.risk.kill_switch_file)
     orders = order_executor(exchange, market_data=exchange, account=exchange, store=store,
                             clock=clock,
                             rules=strategy_rules(config, mode, switch, holds_account))
-    return TWAPExecutor(exchange, clock, store, strategy=config.name, orders=orders)
+    return TWAPExecutor(exchange, clock, store, strategy=config.name, orders=orders,
+                        events=events)
 
 
 def trading_engine(
@@ -81,6 +85,8 @@ def trading_engine(
     holds_account: Callable[[], bool] = lambda: True,
     history_size: int = 50,
     record_results: bool = True,
+    events: Emitter | None = None,
+    notices: CycleNotices | None = None,
 ) -> TradingEngine:
     """One strategy's engine, every order of which goes through its gate.
 
@@ -90,6 +96,7 @@ def trading_engine(
         snapshot: defaults to ``collect_snapshot`` on ``exchange``.
         stop: set by Ctrl-C / SIGTERM; a TWAP inside a cycle stops with it.
         holds_account: False once this process lost the account's lease.
+        events: where the TWAP tells how it ended; ``notices``: the cycle's events.
     """
     switch = kill_switch or kill_switch_file(config.risk.kill_switch_file)
     orders = order_executor(exchange, market_data=exchange, account=exchange, store=store,
@@ -99,12 +106,13 @@ def trading_engine(
         config, decider=decider, store=store, clock=clock, ids=ids,
         risk=RiskManager(config.risk, min_order_krw=config.allocation.min_order_krw),
         executor=orders,
-        twap=TWAPExecutor(exchange, clock, store, strategy=config.name, orders=orders),
+        twap=TWAPExecutor(exchange, clock, store, strategy=config.name, orders=orders,
+                          events=events),
         committed_krw=committed_krw, stop=stop,
     )
     return TradingEngine(
         config, steps=steps,
         snapshot=snapshot or (lambda: collect_snapshot(exchange, config, clock)),
         store=store, clock=clock, mode=mode, kill_switch=switch, ids=ids,
-        history_size=history_size, record_results=record_results,
+        history_size=history_size, record_results=record_results, notices=notices,
     )

@@ -20,6 +20,7 @@ from ..clock import SystemClock
 from ..config import StrategyConfig
 from ..domain import Mode
 from ..engine import TradingEngine
+from ..errors import LeaseHeld
 from ..gate import GateRules
 from ..lease import Lease
 from ..multi_agent import (
@@ -28,6 +29,7 @@ from ..multi_agent import (
     SharedMarketData,
 )
 from ..multi_agent.ledger import LedgerExchange
+from ..notify import Emitter, NullEmitter
 from ..ports import Account, Clock, Decider, OrderGateway
 from ..store import SqlStore
 from .adapters import build_client, build_decider, build_paper
@@ -35,6 +37,7 @@ from .database import open_database, portfolio_urls
 from .engines import kill_switch_file, order_executor, trading_engine
 from .leasing import account_key, hold_account, holds, release_and_close
 from .mode import ModeChoice, check_live, choose_mode, openai_key
+from .notifying import build_notifier, close_notifier, engine_notices, tell_lease_refused
 
 
 @dataclass(slots=True)
@@ -49,12 +52,14 @@ class PortfolioRuntime:
     notes: list[str] = field(default_factory=list)
     llm_clients: list[httpx.AsyncClient] = field(default_factory=list)
     lease: Lease | None = None
+    events: Emitter = field(default_factory=NullEmitter)
 
     @property
     def mode(self) -> Mode:
         return self.choice.mode
 
     async def aclose(self) -> None:
+        close_notifier(self.events)
         try:
             await self.client.aclose()
             for client in self.llm_clients:
@@ -100,9 +105,15 @@ def build_portfolio_runtime(
     lease: Lease | None = None
     try:
         first = plan.members[0].config  # every member names this account (checked on load)
-        lease = hold_account(store, account_key(first, choice.mode, plan.config.name),
-                             wait=wait_lease)
+        key = account_key(first, choice.mode, plan.config.name)
+        try:
+            lease = hold_account(store, key, wait=wait_lease)
+        except LeaseHeld as refusal:
+            tell_lease_refused(first, choice.mode, store, clock, refusal, key)
+            raise
         owned = holds(lease)
+        # One notifier for the process, with the first member's notifications section.
+        events = build_notifier(first, store, extra_secret=openai_api_key)
         client = build_client(first, clock, transport, rate_limiter=RateLimiter(clock))
         data = SharedMarketData(client)
         account, gateway = _account(plan, choice, data, store, client, clock)
@@ -112,7 +123,8 @@ def build_portfolio_runtime(
                                   clock=clock, rules=_portfolio_rules(plan, choice.mode, owned))
         manager = MultiAgentPortfolioManager(
             plan.config, plan.members, deciders=deciders, market_data=data, account=account,
-            executor=executor, engines=member_engines(store, clock, choice.mode, owned),
+            executor=executor,
+            engines=member_engines(store, clock, choice.mode, owned, events),
             store=store, clock=clock, failures=plan.failures,
             twap_runs=lambda: store.active_twap_runs(choice.mode.value),
         )
@@ -120,7 +132,8 @@ def build_portfolio_runtime(
         release_and_close(lease, store)
         raise
     return PortfolioRuntime(manager=manager, client=client, store=store, clock=clock,
-                            choice=choice, notes=notes, llm_clients=llm_clients, lease=lease)
+                            choice=choice, notes=notes, llm_clients=llm_clients, lease=lease,
+                            events=events)
 
 
 def _portfolio_rules(plan: PortfolioPlan, mode: Mode, owned: Callable[[], bool]) -> GateRules:
@@ -133,7 +146,8 @@ def _portfolio_rules(plan: PortfolioPlan, mode: Mode, owned: Callable[[], bool])
 
 
 def member_engines(store: SqlStore, clock: Clock, mode: Mode,
-                   owned: Callable[[], bool] = lambda: True) -> Callable[..., TradingEngine]:
+                   owned: Callable[[], bool] = lambda: True,
+                   events: Emitter | None = None) -> Callable[..., TradingEngine]:
     """Builds each member's engine on its ledger exchange, gated by the member's limits."""
 
     def build(config: StrategyConfig, *, exchange: LedgerExchange, decider: Decider,
@@ -141,7 +155,10 @@ def member_engines(store: SqlStore, clock: Clock, mode: Mode,
               ids: Callable[[], str]) -> TradingEngine:
         return trading_engine(config, exchange=exchange, decider=decider, store=store,
                               clock=clock, mode=mode, kill_switch=kill_switch, ids=ids,
-                              committed_krw=committed_krw, holds_account=owned)
+                              committed_krw=committed_krw, holds_account=owned,
+                              events=events,
+                              notices=engine_notices(config, mode, events or NullEmitter(),
+                                                     store))
     return build
 
 

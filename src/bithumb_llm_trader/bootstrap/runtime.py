@@ -16,8 +16,9 @@ from ..clock import SystemClock
 from ..config import StrategyConfig
 from ..domain import Mode
 from ..engine import TradingEngine
-from ..errors import StopError
+from ..errors import LeaseHeld, StopError
 from ..lease import Lease
+from ..notify import Emitter, NullEmitter
 from ..ports import Clock, Decider, Exchange
 from ..records import TwapRunRecord
 from ..store import SqlStore, open_store, redact_url
@@ -28,6 +29,7 @@ from .database import open_database, strategy_urls
 from .engines import trading_engine, twap_executor
 from .leasing import account_key, hold_account, holds, release_and_close
 from .mode import ModeChoice, check_live, choose_mode, openai_key
+from .notifying import build_notifier, close_notifier, engine_notices, tell_lease_refused
 
 
 @dataclass(slots=True)
@@ -44,6 +46,7 @@ class Runtime:
     notes: list[str] = field(default_factory=list)
     llm_http: httpx.AsyncClient | None = None
     lease: Lease | None = None
+    events: Emitter = field(default_factory=NullEmitter)
 
     @property
     def mode(self) -> Mode:
@@ -53,13 +56,17 @@ class Runtime:
         """The strategy's engine; ``stop`` (Ctrl-C) also stops a TWAP inside a cycle."""
         return trading_engine(self.config, exchange=self.exchange, decider=self.decider,
                               store=self.store, clock=self.clock, mode=self.mode, stop=stop,
-                              holds_account=holds(self.lease))
+                              holds_account=holds(self.lease), events=self.events,
+                              notices=engine_notices(self.config, self.mode, self.events,
+                                                     self.store))
 
     def twap(self) -> TWAPExecutor:
         return twap_executor(self.config, exchange=self.exchange, store=self.store,
-                             clock=self.clock, mode=self.mode, holds_account=holds(self.lease))
+                             clock=self.clock, mode=self.mode, holds_account=holds(self.lease),
+                             events=self.events)
 
     async def aclose(self) -> None:
+        close_notifier(self.events)
         try:
             await self.client.aclose()
             if self.llm_http is not None:
@@ -104,7 +111,12 @@ def build_runtime(
     lease: Lease | None = None
     try:
         # First, before anything that could send: one process per account and mode.
-        lease = hold_account(store, account_key(config, choice.mode), wait=wait_lease)
+        key = account_key(config, choice.mode)
+        try:
+            lease = hold_account(store, key, wait=wait_lease)
+        except LeaseHeld as refusal:
+            tell_lease_refused(config, choice.mode, store, clock, refusal, key)
+            raise
         notes = [*choice.notes, *db_notes]
         client = build_client(config, clock, transport)
         exchange: Exchange = client
@@ -122,7 +134,8 @@ def build_runtime(
         raise
     return Runtime(config=config, choice=choice, client=client, exchange=exchange,
                    decider=decider, store=store, clock=clock, notes=notes, llm_http=http,
-                   lease=lease)
+                   lease=lease, events=build_notifier(config, store,
+                                                      extra_secret=openai_api_key))
 
 
 def stored_twap_run(db_url: str, twap_run_id: str) -> TwapRunRecord | None:

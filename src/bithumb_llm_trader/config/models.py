@@ -325,6 +325,10 @@ class BacktestConfig(Frozen):
                                      description="taker and maker; None: allocation.fee_rate")
 
 
+# Here, below Frozen and Duration, which the notifications section imports back.
+from .notifications import NotificationsConfig  # noqa: E402
+
+
 class StrategyConfig(Frozen):
     """One strategy file."""
 
@@ -341,6 +345,7 @@ class StrategyConfig(Frozen):
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     backtest: BacktestConfig = Field(default_factory=BacktestConfig)
+    notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
 
     @functools.cached_property
     def market(self) -> Market:

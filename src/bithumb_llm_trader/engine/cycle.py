@@ -23,6 +23,7 @@ from ..ports import Clock, Store
 from ..records import RunRecord, RunUpdate
 from ..risk import assess_state, start_of_day_kst
 from . import recording as rec
+from .notices import CycleNotices
 from .results import CycleResult, StepResult
 from .state import CycleState, Stop
 from .steps import CycleSteps
@@ -52,6 +53,7 @@ class TradingEngine:
         ids: Callable[[], str] = new_run_id,
         history_size: int = 50,
         record_results: bool = True,
+        notices: CycleNotices | None = None,
     ) -> None:
         self.config = config
         self.mode = Mode(mode)
@@ -65,6 +67,7 @@ class TradingEngine:
         self._kill_switch = kill_switch
         self._snapshot = snapshot
         self._steps = steps
+        self._notices = notices
         self._plan = self._steps_in_order()
 
     @property
@@ -79,16 +82,21 @@ class TradingEngine:
             mode=self.mode.value, started_at=state.started_at,
         )])
         error: str | None = None
+        fault: Exception | None = None
         try:
             for name, step in self._plan:
                 await self._run_step(state, name, step)
         except Exception as exc:
             error = f"{state.current}: {type(exc).__name__}: {exc}"
+            fault = exc
             log.error("cycle %s failed in %s: %s", state.run_id, state.current, exc)
         except BaseException:
             self._finish(state, "interrupted before the cycle ended")
             raise
-        return self._finish(state, error)
+        result = self._finish(state, error)
+        if self._notices is not None:
+            self._notices.after_cycle(state, result, fault)
+        return result
 
     def _steps_in_order(
         self,

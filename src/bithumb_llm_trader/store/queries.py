@@ -89,6 +89,18 @@ LAST_TRADE = select(func.max(_fills.c.created_at)).where(
     _fills.c.strategy == bindparam("strategy"), _fills.c.mode == bindparam("mode"),
 )
 
+DAY_FEES: Select[tuple[object, ...]] = select(_fills.c.fee).where(
+    _fills.c.strategy == bindparam("strategy"), _fills.c.mode == bindparam("mode"),
+    _fills.c.created_at >= bindparam("since"),
+)
+DAY_MODEL_COST: Select[tuple[object, ...]] = (
+    select(s.llm_signals.c.cost_usd)
+    .join(_runs, _runs.c.run_id == s.llm_signals.c.run_id)
+    .where(s.llm_signals.c.strategy == bindparam("strategy"),
+           _runs.c.mode == bindparam("mode"), s.llm_signals.c.created_at >= bindparam("since"),
+           s.llm_signals.c.cost_usd.is_not(None))
+)
+
 _GUARD_MATCH = and_(_guards.c.strategy == bindparam("strategy"),
                     _guards.c.market == bindparam("market"),
                     _guards.c.mode == bindparam("mode"))

@@ -163,6 +163,16 @@ class SqlStore:
         )
         return result
 
+    def day_totals(self, strategy: str, mode: str, since: datetime) -> tuple[Decimal, Decimal]:
+        """Fees (KRW) and model cost (USD) of ``strategy`` in ``mode`` since ``since``:
+        the daily summary's figures. A day's rows are few, so they are summed here,
+        exactly, rather than in SQL."""
+        params = {"strategy": strategy, "mode": mode, "since": since}
+        fees = self._rows("reading the day's fees from", q.DAY_FEES, **params)
+        costs = self._rows("reading the day's model cost from", q.DAY_MODEL_COST, **params)
+        return (sum((Decimal(row["fee"]) for row in fees), Decimal(0)),
+                sum((Decimal(row["cost_usd"]) for row in costs), Decimal(0)))
+
     # -- position guards -------------------------------------------------------------
     def load_guard(self, strategy: str, market: str, mode: str) -> PositionGuardRecord | None:
         rows = self._rows("reading a position guard from", q.GET_GUARD,

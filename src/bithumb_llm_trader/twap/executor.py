@@ -32,6 +32,8 @@ from ..domain import Orderbook, Side, to_decimal
 from ..errors import InvalidOrder, OrderStateUnknown, RetryableError
 from ..execution import OrderExecutor
 from ..gate import Exposure
+from ..notify import Emitter, NullEmitter
+from ..notify import events as notices
 from ..ports import Account, Clock, MarketData, Store
 from ..records import TwapSliceRecord
 from .params import TwapParams, params_from_json
@@ -78,6 +80,7 @@ class TWAPExecutor:
         new_id: Callable[[], str] = _new_run_id,
         cancel_attempts: int = 3,
         retry_delay: float = 1.0,
+        events: Emitter | None = None,
     ) -> None:
         self._exchange = exchange
         self._clock = clock
@@ -86,6 +89,7 @@ class TWAPExecutor:
         self._mode = orders.mode
         self._gate = orders.gate
         self._new_id = new_id
+        self._events: Emitter = events or NullEmitter()
         self._slices = SliceSender(exchange, store, clock, orders,
                                    cancel_attempts=cancel_attempts, retry_delay=retry_delay)
 
@@ -225,7 +229,20 @@ class TWAPExecutor:
         self._save_run(run, status)
         run.event("finished", status=status, remaining=run.remaining())
         self._tell(run, progress, status)
-        return report_of(run, status)
+        report = report_of(run, status)
+        self._announce(report)
+        return report
+
+    def _announce(self, report: TwapReport) -> None:
+        """Tell the operator how the TWAP ended (the emitter never blocks or raises)."""
+        try:
+            filled = report.filled_funds if report.unit == "notional" else report.filled_volume
+            self._events.emit(notices.twap_ended(
+                self._strategy, self._mode.value, report.twap_run_id, report.status,
+                report.side, filled, report.total, report.avg_price, self._clock.now(),
+                market=report.market, unit=report.unit, reason=report.error or ""))
+        except Exception as exc:
+            log.warning("notifications: could not build the TWAP event: %s", exc)
 
     async def _slices_until_stopped(
         self, run: TwapRun, progress: ProgressCallback | None, stop: asyncio.Event

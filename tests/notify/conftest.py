@@ -1,0 +1,3 @@
+from .receiver import receiver, send_path
+
+__all__ = ["receiver", "send_path"]
