@@ -13,7 +13,15 @@ from typing import Annotated, Any
 import typer
 
 from . import __version__
-from .cli import backtest_cmd, download_cmd, notify_cmd, portfolio_cmd, report_cmd, twap_cmd
+from .cli import (
+    backtest_cmd,
+    download_cmd,
+    notify_cmd,
+    portfolio_cmd,
+    report_cmd,
+    serve_cmd,
+    twap_cmd,
+)
 from .cli.common import EXIT_OK, fail, load
 from .cli.help import PlainCommand, PlainGroup
 from .cli.run_cmd import run_command
@@ -30,7 +38,7 @@ app = typer.Typer(
 )
 
 COMMANDS = ("run", "twap", "portfolio", "report", "backtest", "download-candles",
-            "validate", "notify-test")
+            "validate", "notify-test", "serve")
 CONFIG_SUFFIXES = (".json", ".yaml", ".yml", ".toml")
 
 EXAMPLES = {
@@ -51,6 +59,9 @@ EXAMPLES = {
     "download-candles": (
         "bithumb-trader download-candles KRW-BTC -o candles.csv --interval 15m --since 30d",),
     "notify-test": ("bithumb-trader notify-test strategy.yaml",),
+    "serve": ("bithumb-trader serve --config strategy.yaml  (then open http://127.0.0.1:8080/)",
+              "BITHUMB_TRADER_API_TOKEN=$(openssl rand -hex 24) bithumb-trader serve"
+              " --db sqlite:///bithumb_trader.db --host 0.0.0.0 --port 8080"),
 }
 """Shown under each command's ``--help``: what a first run looks like."""
 
@@ -153,6 +164,9 @@ app.command(name="download-candles", context_settings=_OWN_ARGS, cls=PlainComman
             epilog=examples("download-candles"),
             help="Download candles from Bithumb's public API into a CSV for backtests.")(
     download_cmd.command)
+app.command(name="serve", context_settings=_OWN_ARGS, cls=PlainCommand, epilog=examples("serve"),
+            help="Serve a REST API and a dashboard over the database (read-only).")(
+    serve_cmd.command)
 
 
 @app.callback(invoke_without_command=True)
