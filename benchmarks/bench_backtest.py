@@ -1,7 +1,7 @@
 """Backtest speed in candles per second, and memory as the file grows.
 
     python benchmarks/bench_backtest.py [--data FILE] [--records all|trades|none]
-                                        [--repeat 3] [--no-memory]
+                                        [--repeat 3] [--no-memory] [--rules-without-costs]
 
 The sample strategy (examples/config.sample.json, 15-minute candles) with the rules
 decider replays the 47,598 one-minute candles of September 2025 through
@@ -48,9 +48,15 @@ TARGETS = {"1m": 5_000, "15m": 50_000}
 FLAT = 1.25
 
 
-def sample_config() -> StrategyConfig:
+def sample_config(without_costs: bool = False) -> StrategyConfig:
+    """The sample strategy on the rules decider; ``without_costs``: the rules as before
+    they weighed costs (issue 22), for speed comparisons on the same trades."""
     config = load_config(SAMPLE)
-    section = config.strategy.model_copy(update={"decider": "rules"})
+    rules = config.strategy.rules
+    if without_costs:
+        rules = rules.model_copy(update={"cost_filter": False, "min_hold": timedelta(0),
+                                         "reentry_cooldown": timedelta(0)})
+    section = config.strategy.model_copy(update={"decider": "rules", "rules": rules})
     return config.model_copy(update={"strategy": section})
 
 
@@ -115,11 +121,13 @@ def main() -> int:
     parser.add_argument("--records", default="all", choices=("all", "trades", "none"))
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--rules-without-costs", action="store_true",
+                        help="the rules as before issue 22 (the same trades as older code)")
     args = parser.parse_args()
     if not args.data.exists():
         print(f"no data file at {args.data}", file=sys.stderr)
         return 2
-    config = sample_config()
+    config = sample_config(args.rules_without_costs)
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)

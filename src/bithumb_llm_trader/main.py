@@ -17,6 +17,7 @@ from .cli import (
     backtest_cmd,
     download_cmd,
     notify_cmd,
+    optimize_cmd,
     portfolio_cmd,
     report_cmd,
     serve_cmd,
@@ -38,7 +39,7 @@ app = typer.Typer(
 )
 
 COMMANDS = ("run", "twap", "portfolio", "report", "backtest", "download-candles",
-            "validate", "notify-test", "serve")
+            "optimize", "validate", "notify-test", "serve")
 CONFIG_SUFFIXES = (".json", ".yaml", ".yml", ".toml")
 
 EXAMPLES = {
@@ -58,6 +59,9 @@ EXAMPLES = {
                  " --decider rules"),
     "download-candles": (
         "bithumb-trader download-candles KRW-BTC -o candles.csv --interval 15m --since 30d",),
+    "optimize": ("bithumb-trader optimize strategy.yaml --data candles.csv --trials 50 --jobs 2",
+                 "bithumb-trader optimize strategy.yaml --data candles.csv --storage"
+                 " postgresql+psycopg://user@db/optuna --study btc-rules  (on every machine)"),
     "notify-test": ("bithumb-trader notify-test strategy.yaml",),
     "serve": ("bithumb-trader serve --config strategy.yaml  (then open http://127.0.0.1:8080/)",
               "BITHUMB_TRADER_API_TOKEN=$(openssl rand -hex 24) bithumb-trader serve"
@@ -164,6 +168,10 @@ app.command(name="download-candles", context_settings=_OWN_ARGS, cls=PlainComman
             epilog=examples("download-candles"),
             help="Download candles from Bithumb's public API into a CSV for backtests.")(
     download_cmd.command)
+app.command(name="optimize", context_settings=_OWN_ARGS, cls=PlainCommand,
+            epilog=examples("optimize"),
+            help="Search a strategy's parameters on past candles (Optuna, walk-forward).")(
+    optimize_cmd.command)
 app.command(name="serve", context_settings=_OWN_ARGS, cls=PlainCommand, epilog=examples("serve"),
             help="Serve a REST API and a dashboard over the database (read-only).")(
     serve_cmd.command)

@@ -111,9 +111,16 @@ class DecisionRequestRecord:
     base_url: str | None  # never with credentials in it
     prompt_version: str
     response_format: str | None
-    system_prompt: str
-    user_prompt: str
+    system_prompt: str  # as sent (schema text of a fallback format included)
+    user_prompt: str  # as sent (fewer candles when shrunk to fit the context)
     prompt_hash: str
+    shadow: bool = False  # a shadow model's request: recorded, never traded
+    server_kind: str | None = None
+    messages_json: list[Any] | None = None  # every message sent, per response format
+    prompt_candles: int | None = None
+    candles_dropped: int = 0
+    estimated_tokens: int | None = None
+    context_tokens: int | None = None
 
 
 @fast_init
@@ -141,6 +148,9 @@ class SignalRecord:
     response_format: str | None = None
     fallback_used: bool = False
     cached: bool = False
+    shadow: bool = False
+    http_json: list[Any] | None = None  # per HTTP request: status, latency, tokens, answer
+    tokens_estimated: bool = False  # some tokens are estimates (abandoned requests)
 
 
 @fast_init

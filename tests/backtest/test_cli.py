@@ -29,7 +29,10 @@ HOLD_ANSWER = {"action": "hold", "agent_intent": "hold", "confidence": 0.5, "ris
 def strategy_file(path: Path, **overrides: Any) -> Path:
     data: dict[str, Any] = {
         "name": "cli-bt",
-        "strategy": {"decider": "rules", "candle_interval": "1m"},
+        # The rules from before costs were weighed (issue 22): these tests need trades.
+        "strategy": {"decider": "rules", "candle_interval": "1m",
+                     "rules": {"cost_filter": False, "min_hold": "0s",
+                               "reentry_cooldown": "0s"}},
         "risk": {"kill_switch_file": None},
         "database": {"url": f"sqlite:///{path / 'bt.db'}"},
     }

@@ -176,3 +176,60 @@ def test_every_cycle_and_the_result_are_stored_apart_from_the_live_state(
     # The paper wallet and the guards of the replay never reach the database.
     assert rows(store, "paper_wallets") == [] and rows(store, "position_guards") == []
     assert len(rows(store, "orders")) == 4
+
+
+def test_the_trade_table_holds_the_two_round_trips_worked_out_above(tmp_path: Path) -> None:
+    result, _, _ = run(tmp_path)
+    details = result.to_dict()
+    first_cost, second_cost = D("501249.86959"), D(501_250)
+    assert result.details["trade_list"] == [
+        {"number": 1, "entry_at": minute(1), "exit_at": minute(3, 30),
+         "entry_price": D("102041000.00"), "exit_price": D("100000000.00"), "volume": VOLUME,
+         "cost_krw": first_cost, "proceeds_krw": D("488774.01"), "pnl_krw": D("-12475.86"),
+         "pnl_pct": (D("-12475.85959") / first_cost).quantize(D("1e-8")),
+         "fees_krw": D("2474.98"), "duration_s": 150, "exit_reason": "stop_loss",
+         "stop_loss_price": D(100_001_000), "take_profit_price": D(106_122_000),
+         "buy_fills": 1, "sell_fills": 1},
+        {"number": 2, "entry_at": minute(5), "exit_at": minute(6, 30),
+         "entry_price": D("100000000.00"), "exit_price": D("103999000.00"), "volume": SECOND,
+         "cost_krw": second_cost, "proceeds_krw": D("518695.02"), "pnl_krw": D("17445.02"),
+         "pnl_pct": (D("17445.02") / second_cost).quantize(D("1e-8")),
+         "fees_krw": D("2549.98"), "duration_s": 90, "exit_reason": "take_profit",
+         "stop_loss_price": D(98_000_000), "take_profit_price": D(104_000_000),
+         "buy_fills": 1, "sell_fills": 1},
+    ]
+    # The JSON holds the same rows, every number an exact string.
+    assert details["trade_list"][0]["pnl_krw"] == "-12475.86"
+    assert details["trade_list"][1]["exit_at"] == "2025-09-01T00:06:30+00:00"
+    reasons = details["exit_reasons"]
+    assert set(reasons) == {"stop_loss", "take_profit"}
+    assert reasons["stop_loss"]["trades"] == 1 and reasons["stop_loss"]["wins"] == 0
+    assert reasons["take_profit"]["pnl_krw"] == "17445.02"
+    stats = details["trade_stats"]
+    assert (stats["max_win_streak"], stats["max_loss_streak"], stats["current_streak"]) == (
+        1, 1, 1)
+    assert (stats["average_duration_s"], stats["min_duration_s"], stats["max_duration_s"]) == (
+        120, 90, 150)
+
+
+def test_months_drawdown_costs_and_buy_and_hold_side_by_side(tmp_path: Path) -> None:
+    result, _, _ = run(tmp_path)
+    details = result.details
+    assert details["monthly"] == [{
+        "month": "2025-09", "start_equity_krw": D(1_000_000), "end_equity_krw": KRW_END,
+        "return": D("0.00496916"), "buy_and_hold_return": D("0.03366337"),
+        "trades": 2, "wins": 1, "pnl_krw": D("4969.16"), "fees_krw": D("5024.96"),
+    }]
+    # The running high before the largest fall is c1's close (00:02), the trough c4's
+    # close (00:05); c6's close (00:07) is the first back above it.
+    drawdown = details["drawdown"]
+    assert (drawdown["peak_at"], drawdown["trough_at"], drawdown["recovered_at"]) == (
+        minute(2), minute(5), minute(7))
+    assert drawdown["duration_s"] == 300 and drawdown["peak_to_trough_s"] == 180
+    assert result.results["max_drawdown_duration_s"] == 300
+    assert details["costs"]["fees_share_of_capital"] == D("0.00502496")
+    assert result.results["fees_share_of_capital"] == D("0.00502496")
+    side = details["comparison"]
+    assert side["strategy"]["final_equity_krw"] == D("1004969.16")
+    assert side["buy_and_hold"]["return"] == D("0.03366337")
+    assert side["buy_and_hold"]["final_equity_krw"] == D("1033663.37")

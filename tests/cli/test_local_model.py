@@ -79,3 +79,48 @@ def test_a_live_run_with_a_local_model_needs_no_openai_key() -> None:
     openai = StrategyConfig(dry_run=False, api=KEYS)
     with pytest.raises(LiveTradingRefused, match="needs an OpenAI key"):
         check_live(openai, LIVE, None)
+
+
+SHADOW = "http://127.0.0.1:8089/v1"
+
+
+@respx.mock(assert_all_called=True)
+def test_a_shadow_model_decides_alongside_and_is_recorded_never_traded(
+    workdir: Path, respx_mock: respx.MockRouter
+) -> None:
+    """Issue 18: ``llm.shadow_models`` ask the same prompt; the primary's answer trades,
+    the shadow's is recorded with ``shadow`` set, and ``report --models`` compares them."""
+    respx_mock.get(f"{LOCAL}/models").mock(return_value=httpx.Response(404))
+    respx_mock.get(f"{SHADOW}/models").mock(return_value=httpx.Response(
+        200, json={"object": "list", "data": [{"id": "smollm2", "owned_by": "me"}]}))
+    respx_mock.get("http://127.0.0.1:8089/props").mock(return_value=httpx.Response(404))
+    primary = respx_mock.post(f"{LOCAL}/chat/completions").mock(
+        return_value=httpx.Response(200, json=chat_completion(json.dumps(BUY))))
+    hold = {**BUY, "action": "hold", "agent_intent": "hold", "risk_pct": 0}
+    shadow = respx_mock.post(f"{SHADOW}/chat/completions").mock(
+        return_value=httpx.Response(200, json=chat_completion(json.dumps(hold))))
+    standin, clock = stand_in()
+    config = write_config(workdir, llm={
+        "base_url": LOCAL, "model": "qwen2.5-7b-instruct", "api_key": "sk-primary-0123456789",
+        "shadow_models": [{"model": "smollm2", "base_url": SHADOW}]})
+    result = invoke(["run", str(config), "--json"], standin, clock)
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["decision"]["action"] == "buy" and out["execution"]["status"] == "filled"
+    assert any("shadow models" in note and "smollm2" in note for note in out["notes"])
+    sent = shadow.calls.last.request
+    assert "authorization" not in sent.headers or "sk-primary" not in sent.headers[
+        "authorization"]  # the primary's key never goes to another host
+    assert json.loads(sent.content)["response_format"]["type"] == "json_object"  # llama.cpp
+    # the same question: both formats are enforced, so neither adds schema text
+    assert json.loads(primary.calls.last.request.content)["messages"] == json.loads(
+        sent.content)["messages"]
+    tables = table_rows(workdir / "cli.db")
+    requests = {r["model"]: r for r in tables["llm_decision_requests"]}
+    signals = {r["request_id"]: r for r in tables["llm_signals"]}
+    assert requests["smollm2"]["shadow"] and not requests["qwen2.5-7b-instruct"]["shadow"]
+    assert requests["smollm2"]["request_id"] == (
+        requests["qwen2.5-7b-instruct"]["request_id"] + "-s1")
+    assert requests["smollm2"]["user_prompt"] == requests["qwen2.5-7b-instruct"]["user_prompt"]
+    assert signals[requests["smollm2"]["request_id"]]["action"] == "hold"
+    assert len(tables["llm_executions"]) == 1  # only the primary traded

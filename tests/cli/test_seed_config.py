@@ -39,12 +39,13 @@ def rising(candles: list[dict[str, Any]], last: Decimal) -> list[dict[str, Any]]
 
     Each pair of candles climbs 30,000 and gives back 20,000: EMA(12) stays above
     EMA(26) and the close above both, while the pullbacks keep RSI near 60, under the
-    rules' 70.
+    rules' 70. Each candle ranges 1.2% (ATR about 1.2 M KRW), so the ATR-based target
+    clears the round-trip fee and spread the cost filter asks for.
     """
     for age, candle in enumerate(candles):
         close = last - Decimal(5_000 * age) - (Decimal(25_000) if age % 2 else Decimal(0))
-        candle.update(opening_price=int(close - 10_000), high_price=int(close + 40_000),
-                      low_price=int(close - 40_000), trade_price=int(close))
+        candle.update(opening_price=int(close - 10_000), high_price=int(close + 600_000),
+                      low_price=int(close - 600_000), trade_price=int(close))
     return candles
 
 

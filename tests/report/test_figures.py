@@ -127,13 +127,15 @@ ALPHA = {
     "model": {
         # LLM: A1 A2 A7 A8 A9 (1,000 + 100 tokens, 0.0002 USD, 400 ms), A3 (900 + 50,
         # 0.00015, 700 ms), A5 cached (0 tokens, 0 USD, 5 ms). A4 was the rule decider.
+        # Each took one HTTP request (the helper's outcomes record attempts=1).
         "total": {"requests": 7, "prompt_tokens": 5900, "completion_tokens": 550,
                   "cost_usd": "0.00115", "mean_latency_ms": "386.4",  # 2,705 / 7
-                  "fallbacks_used": 1, "cached": 1},
+                  "fallbacks_used": 1, "cached": 1, "http_requests": 7,
+                  "cost_unknown": 0, "shadow_decisions": 0},
         "by_model": {"gpt-4o-mini": {
             "requests": 7, "prompt_tokens": 5900, "completion_tokens": 550,
             "cost_usd": "0.00115", "mean_latency_ms": "386.4", "fallbacks_used": 1,
-            "cached": 1}},
+            "cached": 1, "http_requests": 7, "cost_unknown": 0, "shadow_decisions": 0}},
     },
 }
 
@@ -182,14 +184,17 @@ BETA = {
         "max_drawdown_krw": "1250", "max_drawdown_pct": "0.00125",
     },
     "model": {
-        # B2: the LLM timed out after 30 s, no tokens, no cost recorded (NULL)
+        # B2: the LLM timed out after 30 s, no tokens, no cost recorded (NULL): the cost
+        # is unknown (null), not 0 (issue 18: an unknown cost must not look free)
         "total": {"requests": 1, "prompt_tokens": 0, "completion_tokens": 0,
-                  "cost_usd": "0", "mean_latency_ms": "30000", "fallbacks_used": 0,
-                  "cached": 0},
+                  "cost_usd": None, "mean_latency_ms": "30000", "fallbacks_used": 0,
+                  "cached": 0, "http_requests": 1, "cost_unknown": 1,
+                  "shadow_decisions": 0},
         "by_model": {"gpt-4o-mini": {"requests": 1, "prompt_tokens": 0,
-                                     "completion_tokens": 0, "cost_usd": "0",
+                                     "completion_tokens": 0, "cost_usd": None,
                                      "mean_latency_ms": "30000", "fallbacks_used": 0,
-                                     "cached": 0}},
+                                     "cached": 0, "http_requests": 1, "cost_unknown": 1,
+                                     "shadow_decisions": 0}},
     },
 }
 

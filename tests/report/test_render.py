@@ -124,7 +124,9 @@ def test_json_keys_are_stable(built: Report) -> None:
                                      "max_drawdown_krw", "max_drawdown_pct"]
     assert list(total["model"]["total"]) == ["requests", "prompt_tokens",
                                              "completion_tokens", "cost_usd",
-                                             "mean_latency_ms", "fallbacks_used", "cached"]
+                                             "mean_latency_ms", "fallbacks_used", "cached",
+                                             "http_requests", "cost_unknown",
+                                             "shadow_decisions"]
 
 
 def csv_rows(db: ReportDb, scope: Scope) -> list[dict[str, str]]:

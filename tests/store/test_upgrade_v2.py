@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import Column, MetaData, Table, create_engine, insert, select
 
 from bithumb_llm_trader.store import SCHEMA_VERSION, metadata, open_store
+from bithumb_llm_trader.store.upgrades import V3_COLUMNS
 
 from .test_schema_race import fresh_url  # noqa: F401  (fixture)
 
@@ -23,6 +24,7 @@ def v1_metadata() -> MetaData:
         columns: list[Column[object]] = [
             column._copy() for column in table.columns
             if not (column.name == "mode" and table.name in NEW_MODE)
+            and column.name not in V3_COLUMNS.get(table.name, ())
         ]
         Table(table.name, v1, *columns)
     return v1
@@ -60,6 +62,6 @@ def test_a_v1_database_is_upgraded_with_each_rows_mode(fresh_url: str,  # noqa: 
         assert store.load_guard("s", "KRW-BTC", "dry") is None
         with store.engine.connect() as conn:
             versions = conn.execute(select(metadata.tables["schema_version"].c.version))
-            assert max(versions.scalars()) == SCHEMA_VERSION == 2
+            assert max(versions.scalars()) == SCHEMA_VERSION == 3
     finally:
         store.close()

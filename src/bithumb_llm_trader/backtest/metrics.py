@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -33,6 +33,7 @@ from ..records import FillRecord, SignalRecord
 _YEAR = timedelta(days=365)
 _RATIO = 6  # decimals kept for ratios in results
 _CENT = Decimal("0.01")  # realised PnL shares costs out pro rata: shown to the 0.01 KRW
+_NEVER = datetime.max.replace(tzinfo=timezone.utc)
 
 
 def periods_per_year(interval: timedelta) -> float:
@@ -41,7 +42,12 @@ def periods_per_year(interval: timedelta) -> float:
 
 @dataclass(slots=True)
 class EquityCurve:
-    """Return, drawdown, Sharpe and Sortino of a value marked once per period."""
+    """Return, drawdown (and when), Sharpe and Sortino of a value marked once per period.
+
+    The drawdown's times are closes: ``peak`` is the last close at the running high
+    before the largest fall, ``trough`` its lowest close, ``recovered`` the first close
+    back at that high (None: not by the end).
+    """
 
     periods_per_year: float
     start: Decimal | None = None
@@ -53,16 +59,22 @@ class EquityCurve:
     _mean: float = 0.0
     _m2: float = 0.0
     _downside: float = 0.0
+    _peak_at: datetime | None = None
+    _last_at: datetime | None = None
+    _drawdown_at: tuple[datetime | None, datetime | None] = (None, None)
+    _recovered_at: datetime | None = None
+    _underwater: bool = False
 
-    def begin(self, value: Decimal) -> None:
+    def begin(self, value: Decimal, at: datetime | None = None) -> None:
         """Set the starting value (before the first period's return)."""
         self.start = self.last = value
         self._previous = self._peak = float(value)
+        self._peak_at = self._last_at = at
 
-    def mark(self, value: Decimal) -> None:
+    def mark(self, value: Decimal, at: datetime | None = None) -> None:
         # Called twice per candle (strategy and buy-and-hold): locals, not attributes.
         if self.start is None:
-            self.begin(value)
+            self.begin(value, at)
             return
         self.last = value
         current, previous = float(value), self._previous
@@ -76,12 +88,35 @@ class EquityCurve:
         if period < 0:
             self._downside += period * period
         peak = self._peak
-        if current > peak:
-            self._peak = current
+        if current >= peak:
+            self._peak, self._peak_at = current, at
+            if self._underwater:
+                self._underwater, self._recovered_at = False, at
         elif peak > 0:
             drawdown = 1.0 - current / peak
             if drawdown > self._max_drawdown:
                 self._max_drawdown = drawdown
+                self._drawdown_at = (self._peak_at, at)
+                self._underwater, self._recovered_at = True, None
+
+    def end_at(self, at: datetime | None) -> None:
+        """The last close marked: where a drawdown never recovered ends (set once at the
+        end rather than at every mark, which runs for every candle)."""
+        self._last_at = at
+
+    def drawdown(self) -> dict[str, Any]:
+        """The largest drawdown, when it began, bottomed and recovered, and how long it
+        lasted (peak to recovery, or to the last close when it never recovered)."""
+        peak, trough = self._drawdown_at
+        if peak is None or trough is None:
+            return {"max_drawdown": _ratio(self.max_drawdown), "peak_at": None,
+                    "trough_at": None, "recovered_at": None, "duration_s": None,
+                    "peak_to_trough_s": None}
+        end = self._recovered_at or self._last_at or trough
+        return {"max_drawdown": _ratio(self.max_drawdown), "peak_at": peak,
+                "trough_at": trough, "recovered_at": self._recovered_at,
+                "duration_s": int((end - peak).total_seconds()),
+                "peak_to_trough_s": int((trough - peak).total_seconds())}
 
     @property
     def total_return(self) -> Decimal | None:
@@ -238,3 +273,50 @@ def _ratio(value: float | None) -> float | None:
     if value is None or not math.isfinite(value):
         return None
     return round(value, _RATIO)
+
+
+@dataclass(slots=True)
+class MonthTable:
+    """Equity and the buy-and-hold price at each month's first and last close (UTC).
+
+    ``roll`` is called by the replay for the first close past ``next_start``, before
+    that close is marked, with the values at the month's last close.
+    """
+
+    months: list[dict[str, Any]] = field(default_factory=list)
+    next_start: datetime = field(default_factory=lambda: _NEVER)
+    _opened: tuple[datetime, Decimal | None, Decimal | None] | None = None
+
+    def begin(self, at: datetime, equity: Decimal | None, price: Decimal | None) -> None:
+        self._opened = (at, equity, price)
+        self.next_start = month_after(at)
+
+    def roll(self, close: datetime, equity: Decimal | None, price: Decimal | None) -> None:
+        """Close the month that ended before ``close``; the next one opens where it closed."""
+        self.close(equity, price)
+        self._opened = (close, equity, price)
+        self.next_start = month_after(close - timedelta(microseconds=1))
+
+    def close(self, equity: Decimal | None, price: Decimal | None) -> None:
+        if self._opened is None:
+            return
+        at, start_equity, start_price = self._opened
+        self.months.append({
+            "month": f"{at:%Y-%m}", "start_equity_krw": start_equity,
+            "end_equity_krw": equity, "return": _change(start_equity, equity),
+            "buy_and_hold_return": _change(start_price, price),
+        })
+        self._opened = None
+
+
+def month_after(moment: datetime) -> datetime:
+    """The first instant of the month after the one ``moment`` (minus a hair) is in."""
+    year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
+    return moment.replace(year=year, month=month, day=1, hour=0, minute=0, second=0,
+                          microsecond=0)
+
+
+def _change(start: Decimal | None, end: Decimal | None) -> Decimal | None:
+    if start is None or end is None or not start:
+        return None
+    return (end / start - 1).quantize(Decimal("0.00000001"))

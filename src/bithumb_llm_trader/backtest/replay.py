@@ -52,12 +52,21 @@ from ..market import (
 )
 from ..paper import PaperExchange
 from ..ports import Decider, Store
+from ..records import FillRecord
 from .bars import BarBuilder, bar_start
 from .book_model import BookModel
 from .market import ReplayMarket, counter_ids
-from .metrics import DecisionTally, EquityCurve, Exposure, TradeTally, periods_per_year
+from .metrics import (
+    DecisionTally,
+    EquityCurve,
+    Exposure,
+    MonthTable,
+    TradeTally,
+    periods_per_year,
+)
 from .results import Figures
 from .store import BatchWriter, BufferedStore
+from .trades import TradeLog, exit_reason
 
 log = logging.getLogger(__name__)
 
@@ -158,8 +167,9 @@ class Replay:
             hold=EquityCurve(periods_per_year(frame.candle)),
             exposure=Exposure(), trades=TradeTally(config.allocation.min_order_krw),
             decisions=DecisionTally(model=decider.name == "llm"),
+            log=TradeLog(config.allocation.min_order_krw), months=MonthTable(),
         )
-        self.store = BufferedStore(store, keep=keep, on_fill=self.figures.trades.on_fill,
+        self.store = BufferedStore(store, keep=keep, on_fill=self._on_fill,
                                    on_signal=self.figures.decisions.on_signal,
                                    background=background)
         self.window: deque[Candle] = deque(maxlen=max(section.prompt_candles, 1))
@@ -245,6 +255,18 @@ class Replay:
             await self._decide(candle, close, following)
         self._mark(candle, close)
 
+    def _on_fill(self, fill: FillRecord) -> None:
+        self.figures.trades.on_fill(fill)
+        self.figures.log.on_fill(fill)
+
+    def finish(self) -> None:
+        """Close the figures at the end of the data: the month, and a trade left open."""
+        figures = self.figures
+        figures.curve.end_at(self.window_end)
+        figures.hold.end_at(self.window_end)
+        figures.months.close(figures.curve.last, figures.hold.last)
+        figures.log.finish(self.window_end, figures.hold.last)
+
     def _add_to_bars(self, candle: Candle) -> None:
         for bar in self.bars.add(candle):
             self.features.push(bar)
@@ -256,8 +278,9 @@ class Replay:
         self.market.quote_at(candle.open)
         await self.paper.accounts()  # the paper wallet starts from the configured balances
         equity, _ = self._equity(candle.open)
-        self.figures.curve.begin(equity)
-        self.figures.hold.begin(candle.open)
+        self.figures.curve.begin(equity, candle.start)
+        self.figures.hold.begin(candle.open, candle.start)
+        self.figures.months.begin(candle.start, equity, candle.open)
         self._next_due = ceil_time(candle.start + self.frame.candle, self.frame.decide_every)
         self._knowledge_warning(candle.start)
 
@@ -304,6 +327,13 @@ class Replay:
     async def _cycle(self, *, protective: bool) -> None:
         result = await self.engine.run_cycle()
         self.figures.counts.record(result, protective=protective)
+        log = self.figures.log
+        if log.closed_in_cycle:
+            trigger = getattr(result.parts.get("decision"), "trigger", None)
+            log.after_cycle(exit_reason(trigger, result.trading_state))
+        if log.needs_guard():
+            log.set_guard(self.store.load_guard(self._strategy, self._market,
+                                                Mode.BACKTEST.value))
         if self._progress is not None:  # cycles can be slow: a model answers each
             self._progress.tick(self)
         self._since_flush += 1
@@ -358,8 +388,10 @@ class Replay:
     def _mark(self, candle: Candle, close: datetime) -> None:
         equity, position = self._equity(candle.close)
         figures = self.figures
-        figures.curve.mark(equity)
-        figures.hold.mark(candle.close)
+        if close > figures.months.next_start:
+            figures.months.roll(close, figures.curve.last, figures.hold.last)
+        figures.curve.mark(equity, close)
+        figures.hold.mark(candle.close, close)
         figures.exposure.mark(position, equity, self._min_order)
         figures.counts.candles_in_window += 1
         self.window_end = close

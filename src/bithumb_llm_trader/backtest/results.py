@@ -15,9 +15,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from ..domain import ZERO
 from ..engine import CycleResult, jsonable
 from ..records import RunRecord
-from .metrics import DecisionTally, EquityCurve, Exposure, TradeTally
+from .metrics import DecisionTally, EquityCurve, Exposure, MonthTable, TradeTally
+from .trades import CENT, FillPoint, TradeLog, exit_summary, trade_stats
 
 RETURN_STEP = Decimal("0.00000001")
 _ERRORS_KEPT = 5
@@ -64,6 +66,8 @@ class Figures:
     exposure: Exposure
     trades: TradeTally
     decisions: DecisionTally
+    log: TradeLog
+    months: MonthTable
     counts: ReplayCounts = field(default_factory=ReplayCounts)
 
 
@@ -80,6 +84,7 @@ class BacktestResult:
     results: dict[str, Any]
     details: dict[str, Any]
     warnings: tuple[str, ...] = ()
+    fills: tuple[FillPoint, ...] = ()  # for the chart; the JSON has the trades
 
     def to_dict(self) -> dict[str, Any]:
         document: dict[str, Any] = jsonable({
@@ -118,7 +123,77 @@ def headline(figures: Figures) -> dict[str, Any]:
         "buy_and_hold_max_drawdown": passive["max_drawdown"],
         "buy_and_hold_sharpe": passive["sharpe"],
         "buy_and_hold_sortino": passive["sortino"],
+        "fees_share_of_capital": _share(trades.fees, curve.start),
+        "max_drawdown_duration_s": curve.drawdown()["duration_s"],
     }
+
+
+def research(figures: Figures) -> dict[str, Any]:
+    """What a trader reads after the headline: every trade, why each ended, month by
+    month, streaks and durations, the drawdown and its duration, costs, and the
+    strategy beside buy-and-hold (new keys of the result; the older ones are kept)."""
+    rows = figures.log.rows()
+    return {
+        "trade_list": rows,
+        "exit_reasons": exit_summary(rows),
+        "trade_stats": trade_stats(rows),
+        "monthly": _monthly(figures, rows),
+        "drawdown": figures.curve.drawdown(),
+        "costs": _costs(figures),
+        "comparison": {"strategy": _side(figures.curve, figures.curve.start),
+                       "buy_and_hold": _side(figures.hold, figures.curve.start)},
+    }
+
+
+def _side(curve: EquityCurve, capital: Decimal | None) -> dict[str, Any]:
+    """One column of the strategy-against-buy-and-hold table; buy-and-hold's final
+    equity is the starting capital grown by the price."""
+    total = _exact_return(curve)
+    drawdown, risk = curve.drawdown(), curve.risk()
+    return {
+        "return": total,
+        "final_equity_krw": None if capital is None or total is None
+        else (capital * (1 + total)).quantize(CENT),
+        "max_drawdown": drawdown["max_drawdown"],
+        "max_drawdown_duration_s": drawdown["duration_s"],
+        "sharpe": risk["sharpe"], "sortino": risk["sortino"],
+    }
+
+
+def _costs(figures: Figures) -> dict[str, Any]:
+    trades, capital = figures.trades, figures.curve.start
+    return {
+        "fees_krw": trades.fees,
+        "fees_share_of_capital": _share(trades.fees, capital),
+        "traded_krw": trades.traded_krw,
+        "turnover": _share(trades.traded_krw, capital),
+        "fees_per_round_trip_krw": (trades.fees / trades.round_trips).quantize(CENT)
+        if trades.round_trips else None,
+    }
+
+
+def _monthly(figures: Figures, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each month (UTC) of the window: equity, return, buy-and-hold, and the trades
+    that closed in it with their PnL, and the fees its fills paid."""
+    months = [dict(month) for month in figures.months.months]
+    by_month = {month["month"]: month for month in months}
+    for month in months:
+        month.update(trades=0, wins=0, pnl_krw=ZERO, fees_krw=ZERO)
+    for row in rows:
+        closed = by_month.get(f"{row['exit_at']:%Y-%m}") if row["exit_at"] else None
+        if closed is not None:
+            closed["trades"] += 1
+            closed["wins"] += 1 if row["pnl_krw"] > 0 else 0
+            closed["pnl_krw"] += row["pnl_krw"]
+    for fill in figures.log.fills:
+        paid = by_month.get(f"{fill.at:%Y-%m}")
+        if paid is not None:
+            paid["fees_krw"] += fill.fee
+    return months
+
+
+def _share(part: Decimal, whole: Decimal | None) -> Decimal | None:
+    return None if not whole else (part / whole).quantize(RETURN_STEP)
 
 
 def summary_run(result: BacktestResult, *, finished_at: datetime) -> RunRecord:

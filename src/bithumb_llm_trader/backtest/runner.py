@@ -28,7 +28,7 @@ from .replay import (
     ReplayProgress,
     fee_rate,
 )
-from .results import BacktestResult, headline, summary_run
+from .results import BacktestResult, headline, research, summary_run
 
 STAND_IN_NOTE = "Upbit candles standing in for Bithumb's (the same KRW-BTC pair)"
 
@@ -107,6 +107,7 @@ class Backtest:
         try:
             with _long_lived_objects_frozen():
                 await replay.play(chain(head, candles))
+            replay.finish()
         finally:
             try:
                 replay.store.flush()
@@ -219,6 +220,7 @@ def _result(replay: Replay, file: CandleFile, ran_at: datetime, seconds: float) 
             "errors": counts.errors,
             "postponed_decisions": counts.postponed_decisions,
         },
+        **research(figures),
         "performance": {"seconds": round(seconds, 3),
                         "candles_per_second": round(read / seconds) if seconds > 0 else None},
     }
@@ -226,6 +228,7 @@ def _result(replay: Replay, file: CandleFile, ran_at: datetime, seconds: float) 
         backtest_id=replay.backtest_id, strategy=config.name, market=str(config.market),
         started_at=ran_at, window_start=replay.window_start, window_end=replay.window_end,
         results=headline(figures), details=details, warnings=tuple(replay.frame.warnings),
+        fills=tuple(figures.log.fills),
     )
 
 

@@ -130,7 +130,8 @@ class BufferedStore:
             if isinstance(record, RunRecord):
                 self._runs[record.run_id] = record
                 continue
-            if isinstance(record, SignalRecord) and self._on_signal is not None:
+            if (isinstance(record, SignalRecord) and not record.shadow  # shadows never trade
+                    and self._on_signal is not None):
                 self._on_signal(record)
             self._pending.append(record)
 

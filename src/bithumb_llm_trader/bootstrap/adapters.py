@@ -7,7 +7,7 @@ from decimal import Decimal
 import httpx
 
 from ..api_client import BithumbClient, RateLimiter
-from ..config import StrategyConfig
+from ..config import LLMConfig, StrategyConfig
 from ..decision import ResponseFormatMemory, RuleBasedDecider
 from ..errors import LiveTradingRefused
 from ..paper import PaperExchange
@@ -90,6 +90,7 @@ def build_decider(
 
     http = httpx.AsyncClient(timeout=config.llm.timeout)
     use_cache = config.llm.cache if cache is None else cache
+    formats = formats or ResponseFormatMemory()
     decider = LLMDecisionMaker(
         config.llm,
         api_key=llm_key,
@@ -97,9 +98,47 @@ def build_decider(
         http_client=http,
         cache=store,
         use_cache=use_cache,
-        formats=formats or ResponseFormatMemory(),
+        formats=formats,
     )
-    return decider, http
+    if not config.llm.shadow_models:
+        return decider, http
+    shadows = [
+        LLMDecisionMaker(shadow_config, api_key=key, clock=clock, http_client=http,
+                         formats=formats, shadow=True)
+        for shadow_config, key in shadow_configs(config.llm, llm_key, notes)
+    ]
+    from ..decision.shadow import ShadowingDecider
+
+    notes.append(f"shadow models (recorded, never traded): "
+                 f"{', '.join(s.model for s in shadows) or 'none usable'}")
+    return ShadowingDecider(decider, shadows, [s.model for s in shadows]), http
+
+
+def shadow_configs(
+    llm: LLMConfig, llm_key: str | None, notes: list[str]
+) -> list[tuple[LLMConfig, str | None]]:
+    """Each shadow model's full ``llm`` section (the primary's, with the shadow's fields
+    over it) and its key.
+
+    The primary's key goes only where the primary's goes (the same ``base_url``) or to
+    OpenAI's own server; a key is never sent to another host. A shadow on OpenAI's
+    server without any key is left out, and the notes say so.
+    """
+    chosen = []
+    for shadow in llm.shadow_models:
+        changes = {name: value for name, value in shadow.model_dump(exclude={"api_key"}).items()
+                   if value is not None}
+        shadow_config = llm.model_copy(update={**changes, "api_key": shadow.api_key,
+                                               "shadow_models": [], "cache": False})
+        key = shadow.api_key.get_secret_value() if shadow.api_key else None
+        keyless = keyless_server(shadow_config) is not None
+        if key is None and (not keyless or shadow_config.base_url == llm.base_url):
+            key = llm_key
+        if key is None and not keyless:
+            notes.append(f"shadow model {shadow.model}: no key for OpenAI's server; left out")
+            continue
+        chosen.append((shadow_config, key))
+    return chosen
 
 
 def public_client(base_url: str, clock: Clock,

@@ -19,6 +19,8 @@ from rich.progress import Progress, TaskID, TextColumn
 from rich.table import Table
 
 from ..backtest import BacktestResult, BacktestSettings, ReplayProgress
+from ..backtest.export import write_trades_csv
+from ..backtest.plot import write_plot
 from ..backtest.store import KEEP_CHOICES
 from ..bootstrap import secrets_of
 from ..bootstrap.backtest import run_backtest
@@ -59,6 +61,11 @@ def command(
     db: Annotated[str | None, typer.Option(
         "--db", help="database URL (default from config)")] = None,
     json_only: Annotated[bool, typer.Option("--json", help="print only JSON, no summary")] = False,
+    export: Annotated[str | None, typer.Option(
+        "--export", help="write the trade table to this CSV file")] = None,
+    plot: Annotated[str | None, typer.Option(
+        "--plot", help="write a chart (candles, trades, stops, targets, equity) to this"
+        " self-contained HTML file")] = None,
     openai_api_key: Annotated[str | None, typer.Option(
         "--openai-api-key", help="overrides OPENAI_API_KEY")] = None,
     verbose: Annotated[int, typer.Option(
@@ -82,12 +89,26 @@ def command(
                 openai_api_key=openai_api_key, wall_clock=dict(ctx.obj or {}).get("clock"),
                 progress=view))
     print_json(result.to_dict(), compact=False)
+    _write_files(result, loaded, settings.data, export, plot)
     if not json_only:
         console = stderr()
         console.print(summary_table(result))
+        console.print(trades_table(result))
         for warning in result.warnings:
             console.print(f"[yellow]warning:[/] {warning}")
     raise typer.Exit(EXIT_OK)
+
+
+def _write_files(result: BacktestResult, config: StrategyConfig, data: Path,
+                 export: str | None, plot: str | None) -> None:
+    try:
+        if export:
+            write_trades_csv(result.details["trade_list"], Path(export))
+        if plot:
+            write_plot(result, data, Path(plot), dict(config.paper.initial_balances),
+                       config.market.base)
+    except OSError as exc:
+        fail(f"cannot write {exc.filename}: {exc.strerror}")
 
 
 def _with_decider(config: StrategyConfig, decider: str | None) -> StrategyConfig:
@@ -139,6 +160,37 @@ def summary_table(result: BacktestResult) -> Table:
     table.add_row("data", f"{n.count(data['candles_read'])} candles, {n.count(data['gaps'])}"
                   f" gaps ({n.count(data['missing_candles'])} missing)")
     return table
+
+
+def trades_table(result: BacktestResult) -> Table:
+    """Exit reasons, months and the trade figures: the rest is in the JSON and --export."""
+    details = result.details
+    table = Table(title="trades", title_justify="left")
+    for column in ("", "trades", "wins", "PnL KRW", "return", "buy and hold", "fees KRW"):
+        table.add_column(column, justify="right" if column else "left")
+    for reason, row in details.get("exit_reasons", {}).items():
+        table.add_row(reason, n.count(row["trades"]), n.count(row["wins"]),
+                      n.krw(row["pnl_krw"]), n.MISSING, n.MISSING, n.MISSING)
+    for month in details.get("monthly", []):
+        table.add_row(month["month"], n.count(month["trades"]), n.count(month["wins"]),
+                      n.krw(month["pnl_krw"]), n.percent(month["return"]),
+                      n.percent(month["buy_and_hold_return"]), n.krw(month["fees_krw"], 2))
+    stats, drawdown = details.get("trade_stats", {}), details.get("drawdown", {})
+    table.caption = (
+        f"durations avg {_seconds(stats.get('average_duration_s'))}, max "
+        f"{_seconds(stats.get('max_duration_s'))}; streaks: {stats.get('max_win_streak', 0)}"
+        f" wins, {stats.get('max_loss_streak', 0)} losses; max drawdown "
+        f"{n.percent(drawdown.get('max_drawdown'))} over "
+        f"{_seconds(drawdown.get('duration_s'))}; fees "
+        f"{n.percent(result.results.get('fees_share_of_capital'))} of capital")
+    return table
+
+
+def _seconds(value: int | None) -> str:
+    if value is None:
+        return n.MISSING
+    hours, rest = divmod(int(value), 3600)
+    return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m{rest % 60:02d}s"
 
 
 def _moment_text(moment: datetime | None) -> str:

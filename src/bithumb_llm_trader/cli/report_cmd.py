@@ -9,6 +9,7 @@ extra, unwritable output) ends with one line on stderr and exit code 2, never a 
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,6 +39,7 @@ from ..report import (
     write_chart,
     write_csv,
 )
+from ..report.models import compare_models, comparison_dicts, render_models
 from .common import EXIT_USAGE, fail, handled_errors, load
 
 TABLE_WIDTH = 100
@@ -81,6 +83,9 @@ OutputOpt = Annotated[str | None, typer.Option(
     "--output", "-o", metavar="FILE", help="write to FILE instead of stdout")]
 ChartOpt = Annotated[str | None, typer.Option(
     "--chart", metavar="FILE", help="also draw FILE.png, .svg or .html (needs the 'plots' extra)")]
+ModelsOpt = Annotated[bool, typer.Option(
+    "--models", help="compare the models instead: primary and shadow models' valid-decision "
+                     "rate, agreement with the primary, HTTP requests, tokens, cost, latency")]
 
 
 def command(
@@ -96,6 +101,7 @@ def command(
     output_format: FormatOpt = OutputFormat.TABLE,
     output: OutputOpt = None,
     chart: ChartOpt = None,
+    models: ModelsOpt = False,
 ) -> None:
     """Report runs, decisions, risk, allocations, executions, slippage, fees, PnL,
     equity and model cost from the database, without changing it; each run mode
@@ -113,6 +119,8 @@ def command(
     modes = tuple(choice.value for choice in ModeChoice if choice in (mode or ()))
     if backtest is not None and modes and ModeChoice.BACKTEST.value not in modes:
         fail("--backtest picks backtest rows, but --mode leaves backtests out", EXIT_USAGE)
+    if models and (chart is not None or output_format is OutputFormat.CSV):
+        fail("--models prints a table or JSON (not with --chart or --format csv)", EXIT_USAGE)
     with handled_errors():
         if chart is not None:
             require_matplotlib()
@@ -120,7 +128,10 @@ def command(
                       modes=modes, backtest=backtest or None)
         source = open_report_source(_database_url(db, config))
         try:
-            _produce(source, scope, output_format, output, chart, clock)
+            if models:
+                _produce_models(source, scope, output_format, output)
+            else:
+                _produce(source, scope, output_format, output, chart, clock)
         finally:
             source.close()
 
@@ -158,6 +169,18 @@ def _produce(
             render_table(report, console)
     if chart is not None and report is not None:
         _write_chart(source, scope, report, chart)
+
+
+def _produce_models(source: ReportSource, scope: Scope, output_format: OutputFormat,
+                    output: str | None) -> None:
+    compared = compare_models(source, scope)
+    with _destination(output, csv=False) as out:
+        if output_format is OutputFormat.JSON:
+            out.write(json.dumps({"models": comparison_dicts(compared)}, indent=2) + "\n")
+            return
+        terminal = output is None and out.isatty()
+        render_models(compared, Console(file=out, width=None if terminal else TABLE_WIDTH,
+                                        force_terminal=terminal, highlight=False))
 
 
 def _write_chart(source: ReportSource, scope: Scope, report: Report, path: str) -> None:

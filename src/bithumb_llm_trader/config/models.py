@@ -31,6 +31,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from ..domain import CandleInterval, Market, parse_duration
+from ..optimize.space import OptimizeSection
 
 MAX_KRW = Decimal("1e15")
 """The largest KRW amount a config may name: far above any real account, and small
@@ -186,6 +187,24 @@ def _default_prices() -> dict[str, TokenPrice]:
     }
 
 
+ServerKindName = Literal["auto", "openai", "llamacpp", "vllm", "ollama"]
+
+
+class ShadowModel(Frozen):
+    """A model asked alongside the primary, recorded, never traded; unset fields are
+    the primary's."""
+
+    model: str = Field(min_length=1)
+    base_url: str | None = None
+    api_key: Key = None
+    server: ServerKindName | None = None
+    context_tokens: int | None = Field(None, ge=512, le=10_000_000)
+    response_format: Literal["auto", "json_schema", "json_object", "text"] | None = None
+    temperature: float | None = Field(None, ge=0, le=2, allow_inf_nan=False)
+    max_output_tokens: int | None = Field(None, ge=50, le=16_000)
+    timeout: float | None = Field(None, gt=0, le=600, allow_inf_nan=False)
+
+
 class LLMConfig(Frozen):
     """The language model, reached through any OpenAI-compatible server."""
 
@@ -203,6 +222,10 @@ class LLMConfig(Frozen):
     prices: dict[str, TokenPrice] = Field(
         default_factory=_default_prices, max_length=MAX_MAPPING_ENTRIES
     )
+    server: ServerKindName = Field("auto", description="how to ask for constrained output")
+    context_tokens: int | None = Field(None, ge=512, le=10_000_000,
+                                       description="the server's context; None: ask it")
+    shadow_models: list[ShadowModel] = Field(default_factory=list, max_length=8)
 
 
 class RuleParams(Frozen):
@@ -218,6 +241,14 @@ class RuleParams(Frozen):
     reward_risk: Decimal = Field(Decimal(2), gt=0, le=20)
     risk_pct: Decimal = Field(Decimal("0.005"), gt=0, le=Decimal("0.05"))
     confidence: Fraction = Decimal("0.7")
+    # Costs (issue 22): enter only when the ATR target pays the round trip with a margin,
+    # hold a position a while before a signal may sell it, and wait before re-entering.
+    cost_filter: StrictBool = True
+    edge_margin: Decimal = Field(Decimal(1), ge=0, le=20, description=(
+        "enter only when the take profit is at least (1 + edge_margin) x the round-trip "
+        "cost (buy fee + sell fee + spread); 1: the target pays the costs twice"))
+    min_hold: Duration = timedelta(hours=2)
+    reentry_cooldown: Duration = timedelta(hours=2)
 
     @model_validator(mode="after")
     def _fast_below_slow(self) -> RuleParams:
@@ -346,6 +377,7 @@ class StrategyConfig(Frozen):
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     backtest: BacktestConfig = Field(default_factory=BacktestConfig)
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
+    optimize: OptimizeSection = Field(default_factory=OptimizeSection)
 
     @functools.cached_property
     def market(self) -> Market:

@@ -6,7 +6,7 @@ the trading core (engine, risk) must not import just to read a ``TradeDecision``
 
 from typing import TYPE_CHECKING, Any
 
-from .audit import decision_payload, decision_records, public_base_url
+from .audit import decision_payload, decision_records, public_base_url, shadow_records
 from .cache import DecisionCacheStore, decision_cache_key
 from .cost import estimate_cost_usd, price_for
 from .formats import FORMAT_LADDER, ResponseFormatMemory, ResponseFormatName, formats_to_try
@@ -40,6 +40,7 @@ __all__ = [
     "price_for",
     "public_base_url",
     "schema_in_words",
+    "shadow_records",
 ]
 
 

@@ -2,7 +2,10 @@
 
 Every decision, HOLD after a fault included, is written as a pair of rows
 (``llm_decision_requests`` and ``llm_signals``) so a report can show what the model
-saw, what it said, what was wrong with it and what it cost.
+saw, what it said, what was wrong with it and what it cost. The request row holds the
+prompt as sent (schema text and candle shrinking included) and every message of every
+conversation; the signal row every HTTP request with its raw answer. A shadow model's
+outcome becomes a pair of its own, marked ``shadow``, with the primary's run id.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ..prompts.model import Prompt
 from ..records import DecisionRequestRecord, JsonDict, SignalRecord
-from .model import DecisionOutcome, TradeDecision
+from .model import DecisionOutcome, RequestAudit, TradeDecision
 
 
 def public_base_url(url: str | None) -> str | None:
@@ -57,6 +60,7 @@ def decision_records(
         "strategy": strategy,
         "created_at": created_at,
     }
+    audit = outcome.audit or RequestAudit()
     request = DecisionRequestRecord(
         **common,
         decider=outcome.decider,
@@ -64,14 +68,41 @@ def decision_records(
         base_url=public_base_url(outcome.base_url),
         prompt_version=prompt.version,
         response_format=outcome.response_format,
-        system_prompt=prompt.system,
-        user_prompt=prompt.user,
+        system_prompt=prompt.system if audit.system is None else audit.system,
+        user_prompt=prompt.user if audit.user is None else audit.user,
         prompt_hash=prompt.digest,
+        shadow=outcome.shadow,
+        server_kind=audit.server_kind,
+        messages_json=list(audit.conversations) or None,
+        prompt_candles=audit.candles,
+        candles_dropped=audit.candles_dropped,
+        estimated_tokens=audit.estimated_tokens,
+        context_tokens=audit.context_tokens,
     )
-    return request, _signal(outcome, common)
+    return request, _signal(outcome, audit, common)
 
 
-def _signal(outcome: DecisionOutcome, common: dict[str, Any]) -> SignalRecord:
+def shadow_records(
+    outcome: DecisionOutcome,
+    prompt: Prompt,
+    *,
+    run_id: str,
+    strategy: str,
+    request_id: str,
+    created_at: datetime,
+) -> list[DecisionRequestRecord | SignalRecord]:
+    """The rows of the shadow models' outcomes beside the primary ``outcome``; each
+    request id is the primary's with ``-s1``, ``-s2`` ... appended."""
+    rows: list[DecisionRequestRecord | SignalRecord] = []
+    for index, shadow in enumerate(outcome.shadows, start=1):
+        rows.extend(decision_records(shadow, prompt, run_id=run_id, strategy=strategy,
+                                     request_id=f"{request_id}-s{index}",
+                                     created_at=created_at))
+    return rows
+
+
+def _signal(outcome: DecisionOutcome, audit: RequestAudit,
+            common: dict[str, Any]) -> SignalRecord:
     decision = outcome.decision
     return SignalRecord(
         **common,
@@ -90,4 +121,7 @@ def _signal(outcome: DecisionOutcome, common: dict[str, Any]) -> SignalRecord:
         response_format=outcome.response_format,
         fallback_used=outcome.fallback_used,
         cached=outcome.cached,
+        shadow=outcome.shadow,
+        http_json=list(audit.http) or None,
+        tokens_estimated=audit.tokens_estimated,
     )

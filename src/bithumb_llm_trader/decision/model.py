@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -99,13 +99,51 @@ class TradeDecision(BaseModel):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RequestAudit:
+    """Exactly what a model decider sent and received, for the audit trail.
+
+    Attributes:
+        server_kind: the kind of server asked (``openai``, ``llamacpp``, ...).
+        system: the system text as last sent (schema text of a fallback included).
+        user: the user text as sent (with fewer candles when shrunk).
+        conversations: one per response format tried: ``response_format`` (its name),
+            ``request`` (the constrained-output fields sent) and ``messages`` (every
+            message sent, repair turns included, with the answers between them).
+        http: one per HTTP request: which conversation, how many of its messages,
+            status, latency, tokens (``tokens_estimated`` when the server never
+            counted them) and the raw answer or error.
+        candles: candle rows in the prompt sent (``None``: no candle table).
+        candles_dropped: rows left out to fit the context.
+        estimated_tokens: the calibrated estimate of the first request's prompt.
+        context_tokens: the context it was checked against.
+        tokens_estimated: some of the outcome's tokens are estimates (abandoned
+            requests), not the server's counts.
+    """
+
+    server_kind: str | None = None
+    system: str | None = None
+    user: str | None = None
+    conversations: tuple[dict[str, Any], ...] = ()
+    http: tuple[dict[str, Any], ...] = ()
+    candles: int | None = None
+    candles_dropped: int = 0
+    estimated_tokens: int | None = None
+    context_tokens: int | None = None
+    tokens_estimated: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DecisionOutcome:
     """A decision plus the audit trail of how it was reached.
 
     ``decision`` is always valid; on any model fault it is HOLD and ``hold_reason``
     says why (``invalid_output``, ``refusal``, ``truncated``, ``empty``, ``timeout``,
     ``connection_error``, ``invalid_response`` (a body that is no chat completion),
-    ``auth``, ``rate_limited``, ``server_error``, ``bad_request``, ...).
+    ``auth``, ``rate_limited``, ``server_error``, ``bad_request``, ``context_overflow``
+    (the prompt does not fit the model's context), ...).
+
+    ``shadow`` marks a shadow model's outcome (recorded, never traded); ``shadows``
+    holds the shadow models' outcomes beside the primary's.
     """
 
     decision: TradeDecision
@@ -124,3 +162,6 @@ class DecisionOutcome:
     fallback_used: bool = False
     cached: bool = False
     extra: dict[str, str] = field(default_factory=dict)
+    audit: RequestAudit | None = None
+    shadow: bool = False
+    shadows: tuple[DecisionOutcome, ...] = ()

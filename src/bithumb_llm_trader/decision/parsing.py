@@ -153,8 +153,11 @@ def _load(body: str) -> Any:
 
 def _decoder() -> json.JSONDecoder:
     # NaN and +-Infinity become non-finite Decimals, which the model refuses field by
-    # field ("confidence: must be a finite number (got NaN)").
+    # field ("confidence: must be a finite number (got NaN)"). A raw newline or tab
+    # inside a string (small models put them in the rationale) is read as itself
+    # (strict=False) rather than costing a repair: the text is free-form anyway.
     return json.JSONDecoder(
+        strict=False,
         parse_float=Decimal,
         parse_constant=Decimal,
         object_pairs_hook=_no_duplicates,

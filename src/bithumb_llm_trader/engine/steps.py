@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from ..allocation import AllocationRequest, evaluate_allocation
 from ..config import StrategyConfig
-from ..decision import Action, AgentIntent, TradeDecision, decision_records
+from ..decision import Action, AgentIntent, TradeDecision, decision_records, shadow_records
 from ..domain import ZERO, OrderRequest, OrderState, OrderType, Side, round_volume
 from ..errors import OrderRefused, RetryableError
 from ..execution import OrderExecutor
@@ -170,11 +170,14 @@ class CycleSteps:
         outcome = await self._decider.decide(state.prompt, state.require_snapshot())
         state.outcome = outcome
         state.decision = outcome.decision
+        request_id, now = self._ids(), self._clock.now()
         request, signal = decision_records(
             outcome, state.prompt, run_id=state.run_id, strategy=self.strategy,
-            request_id=self._ids(), created_at=self._clock.now(),
+            request_id=request_id, created_at=now,
         )
-        self._store.write([request, signal])
+        shadows = shadow_records(outcome, state.prompt, run_id=state.run_id,
+                                 strategy=self.strategy, request_id=request_id, created_at=now)
+        self._store.write([request, signal, *shadows])
         detail = {"decider": outcome.decider, "action": outcome.decision.action,
                   "confidence": outcome.decision.confidence,
                   "hold_reason": outcome.hold_reason, "cost_usd": outcome.cost_usd}

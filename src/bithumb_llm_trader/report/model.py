@@ -159,13 +159,22 @@ class EquitySummary:
 
 @dataclass(frozen=True, slots=True)
 class ModelUsage:
+    """Use of one model (or all): ``requests`` counts decisions, ``http_requests`` the
+    HTTP requests they took (retries, repairs and format fallbacks included).
+    ``cost_usd`` is ``None`` (unknown) when any decision's cost is unknown (a model
+    without a price): an unknown cost must not look free; ``cost_unknown`` counts them.
+    """
+
     requests: int
     prompt_tokens: int
     completion_tokens: int
-    cost_usd: Decimal
+    cost_usd: Decimal | None
     mean_latency_ms: Decimal | None
     fallbacks_used: int
     cached: int
+    http_requests: int = 0
+    cost_unknown: int = 0
+    shadow_decisions: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -182,23 +182,43 @@ def runs_scan_stmt(scope: Scope) -> Select[Any]:
 
 def signals_stmt(scope: Scope, dialect: str) -> Select[Any]:
     """Decisions and model use in one pass over ``llm_signals``, grouped by strategy,
-    action, HOLD reason, confidence, decider and model.
+    action, HOLD reason, confidence, decider, model and shadow flag.
 
     Models answer confidence with a few decimals, so grouping by it keeps the groups
-    few and makes the exact mean a matter of ``confidence * count`` in Python.
+    few and makes the exact mean a matter of ``confidence * count`` in Python. The
+    columns after ``cached`` (HTTP requests, decisions of unknown cost, shadow) were
+    added with issue 18; readers that unpack by position take them from the end.
     """
     sig, req, runs = s.llm_signals, s.llm_decision_requests, s.cron_runs
+    unknown_cost = sig.c.cost_usd.is_(None) & (sig.c.cached == False)  # noqa: E712
     return (
         select(sig.c.strategy, sig.c.action, sig.c.hold_reason, sig.c.confidence,
                req.c.decider, req.c.model, func.count(), func.sum(sig.c.prompt_tokens),
                func.sum(sig.c.completion_tokens), money_sum(sig.c.cost_usd, dialect),
                func.sum(sig.c.latency_ms), _count_true(sig.c.fallback_used),
-               _count_true(sig.c.cached))
+               _count_true(sig.c.cached), func.sum(sig.c.attempts),
+               _count_true(unknown_cost), sig.c.shadow)
         .select_from(sig.outerjoin(req, sig.c.request_id == req.c.request_id)
                      .join(runs, sig.c.run_id == runs.c.run_id))
         .where(*within(sig, sig.c.created_at, scope, runs=runs))
         .group_by(sig.c.strategy, sig.c.action, sig.c.hold_reason, sig.c.confidence,
-                  req.c.decider, req.c.model)
+                  req.c.decider, req.c.model, sig.c.shadow)
+    )
+
+
+def model_rows_stmt(scope: Scope) -> Select[Any]:
+    """One row per decision of the ``llm`` decider, primary and shadow, for comparing
+    models: run id, model, shadow, action, HOLD reason, tokens, cost, latency, HTTP
+    requests, whether cached."""
+    sig, req, runs = s.llm_signals, s.llm_decision_requests, s.cron_runs
+    return (
+        select(sig.c.run_id, req.c.model, sig.c.shadow, sig.c.action, sig.c.hold_reason,
+               sig.c.prompt_tokens, sig.c.completion_tokens, sig.c.cost_usd,
+               sig.c.latency_ms, sig.c.attempts, sig.c.cached, sig.c.created_at)
+        .select_from(sig.join(req, sig.c.request_id == req.c.request_id)
+                     .join(runs, sig.c.run_id == runs.c.run_id))
+        .where(req.c.decider == "llm", *within(sig, sig.c.created_at, scope, runs=runs))
+        .order_by(sig.c.created_at, sig.c.id)
     )
 
 

@@ -78,7 +78,10 @@ def decision_summary(rows: Iterable[Row]) -> DecisionSummary:
     counts: Counter[str] = Counter()
     confidence: dict[str, Decimal] = {}
     holds: Counter[str] = Counter()
-    for _, action, hold_reason, value, _, _, count, *_ in rows:
+    for row in rows:
+        _, action, hold_reason, value, _, _, count = row[:7]
+        if row[-1]:  # a shadow model's decision: recorded, never traded
+            continue
         counts[action] += count
         confidence[action] = confidence.get(action, ZERO) + money(value) * count
         if action == "hold":
@@ -98,27 +101,32 @@ def decision_summary(rows: Iterable[Row]) -> DecisionSummary:
 
 
 def model_summary(rows: Iterable[Row]) -> ModelSummary:
-    """Rows of ``signals_stmt``; only the ``llm`` decider's count as model use. Integer
-    sums may come back as Decimal (MariaDB), hence the ``int``."""
+    """Rows of ``signals_stmt``; only the ``llm`` decider's count as model use, shadow
+    models' included (they cost the same). Integer sums may come back as Decimal
+    (MariaDB), hence the ``int``."""
     sums: dict[str, list[Any]] = {}
-    for *_, decider, model, count, prompt, completion, cost, latency, fallbacks, cached in rows:
+    for row in rows:
+        decider, model, count, prompt, completion, cost, latency, fallbacks, cached = row[4:13]
+        http, unknown, shadow = row[13:16]
         if decider != "llm":
             continue
-        acc = sums.setdefault(model or UNKNOWN_MODEL, [0, 0, 0, ZERO, 0, 0, 0])
-        for index, value in enumerate((count, prompt, completion, cost, latency, fallbacks,
-                                       cached)):
+        acc = sums.setdefault(model or UNKNOWN_MODEL, [0, 0, 0, ZERO, 0, 0, 0, 0, 0, 0])
+        values = (count, prompt, completion, cost, latency, fallbacks, cached, http, unknown,
+                  count if shadow else 0)
+        for index, value in enumerate(values):
             acc[index] += money(value) if index == 3 else int(value or 0)
     by_model = {name: _usage(acc) for name, acc in sorted(sums.items())}
-    total = [sum((acc[i] for acc in sums.values()), ZERO if i == 3 else 0) for i in range(7)]
+    total = [sum((acc[i] for acc in sums.values()), ZERO if i == 3 else 0) for i in range(10)]
     return ModelSummary(total=_usage(total), by_model=by_model)
 
 
 def _usage(acc: Sequence[Any]) -> ModelUsage:
-    requests, prompt, completion, cost, latency, fallbacks, cached = acc
+    requests, prompt, completion, cost, latency, fallbacks, cached, http, unknown, shadow = acc
     return ModelUsage(
         requests=requests, prompt_tokens=prompt, completion_tokens=completion,
-        cost_usd=cost, mean_latency_ms=mean(latency, requests, LATENCY_STEP),
-        fallbacks_used=fallbacks, cached=cached,
+        cost_usd=None if unknown else cost, mean_latency_ms=mean(latency, requests, LATENCY_STEP),
+        fallbacks_used=fallbacks, cached=cached, http_requests=http, cost_unknown=unknown,
+        shadow_decisions=shadow,
     )
 
 

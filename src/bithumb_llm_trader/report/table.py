@@ -236,7 +236,7 @@ def _equity(section: Section) -> Table:
 
 
 def _model(section: Section) -> Table:
-    table = _table("Model usage", "model", "requests", "prompt tok", "completion tok",
+    table = _table("Model usage", "model", "decisions", "HTTP", "in tok", "out tok",
                    "cost USD", "mean ms", "fallbacks", "cached")
     rows = [*section.model.by_model.items()]
     if len(rows) != 1:
@@ -247,9 +247,14 @@ def _model(section: Section) -> Table:
 
 
 def _usage_cells(usage: ModelUsage) -> list[str]:
-    return [number(usage.requests), number(usage.prompt_tokens),
-            number(usage.completion_tokens), number(usage.cost_usd),
+    return [number(usage.requests), number(usage.http_requests), number(usage.prompt_tokens),
+            number(usage.completion_tokens), _cost(usage),
             number(usage.mean_latency_ms), number(usage.fallbacks_used), number(usage.cached)]
+
+
+def _cost(usage: ModelUsage) -> str:
+    """The cost, or "unknown" (never 0) when a decision's model has no price."""
+    return "unknown" if usage.cost_usd is None else number(usage.cost_usd)
 
 
 def comparison(report: ModeReport) -> Table:
@@ -270,7 +275,7 @@ def comparison(report: ModeReport) -> Table:
         ("unrealised KRW", lambda s: krw(s.pnl.unrealised_krw)),
         ("equity end KRW", lambda s: krw(s.equity.end_krw)),
         ("max drawdown", lambda s: percent(s.equity.max_drawdown_pct)),
-        ("model cost USD", lambda s: number(s.model.total.cost_usd)),
+        ("model cost USD", lambda s: _cost(s.model.total)),
     ]
     for label, cell in lines:
         table.add_row(label, *(cell(section) for section in sections))

@@ -28,12 +28,12 @@ from ..errors import StoreError
 from ..ports import Clock
 from .connect import lost_creation_race, schema_lock
 from .schema import SCHEMA_VERSION, metadata, schema_version
-from .upgrades import v1_to_v2
+from .upgrades import v1_to_v2, v2_to_v3
 
 UpgradeStep = Callable[[Connection], None]
 """Changes a database from version N to N + 1 inside the transaction it is given."""
 
-UPGRADE_STEPS: Mapping[int, UpgradeStep] = MappingProxyType({1: v1_to_v2})
+UPGRADE_STEPS: Mapping[int, UpgradeStep] = MappingProxyType({1: v1_to_v2, 2: v2_to_v3})
 """Upgrade steps keyed by the version they start from (``upgrades``)."""
 
 _LISTED_TABLES = 12

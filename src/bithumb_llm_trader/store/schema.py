@@ -36,7 +36,7 @@ from .. import records as rec
 from ..errors import StoreError
 from .types import ExactDecimal, JSONText, UTCDateTime, long_text
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 metadata = MetaData()
 
@@ -70,12 +70,12 @@ def _json(name: str, *, nullable: bool = False) -> Column[Any]:
     return Column(name, JSONText(), nullable=nullable)
 
 
-def _flag(name: str) -> Column[bool]:
-    return Column(name, Boolean(), nullable=False)
+def _flag(name: str, **kw: Any) -> Column[bool]:
+    return Column(name, Boolean(), nullable=False, **kw)
 
 
-def _int(name: str, *, nullable: bool = False) -> Column[int]:
-    return Column(name, Integer(), nullable=nullable)
+def _int(name: str, *, nullable: bool = False, **kw: Any) -> Column[int]:
+    return Column(name, Integer(), nullable=nullable, **kw)
 
 
 def _run_indexes(table: str, time_column: str = "created_at") -> list[Index]:
@@ -138,6 +138,10 @@ llm_decision_requests = _table(
     Column("system_prompt", long_text(), nullable=False),
     Column("user_prompt", long_text(), nullable=False),
     _str("prompt_hash", _LONG_NAME),
+    _flag("shadow", server_default="0"), _str("server_kind", _CODE, nullable=True),
+    _json("messages_json", nullable=True), _int("prompt_candles", nullable=True),
+    _int("candles_dropped", server_default="0"), _int("estimated_tokens", nullable=True),
+    _int("context_tokens", nullable=True),
     Index("ix_llm_decision_requests_request_id", "request_id"),
     *_run_indexes("llm_decision_requests"),
 )
@@ -151,6 +155,8 @@ llm_signals = _table(
     Column("hold_reason", Text(), nullable=True), _int("attempts"), _int("latency_ms"),
     _int("prompt_tokens"), _int("completion_tokens"), _money("cost_usd", nullable=True),
     _str("response_format", _CODE, nullable=True), _flag("fallback_used"), _flag("cached"),
+    _flag("shadow", server_default="0"), _json("http_json", nullable=True),
+    _flag("tokens_estimated", server_default="0"),
     Index("ix_llm_signals_request_id", "request_id"),
     *_run_indexes("llm_signals"),
 )
