@@ -113,13 +113,24 @@ def test_classes_it_cannot_copy_are_refused() -> None:
             fast_init(cls)
 
 
+OPTIONAL_EXTRAS = frozenset({"optuna", "fastapi", "uvicorn", "starlette", "apprise",
+                             "playwright", "matplotlib"})
+"""Libraries of the optional extras: a module needing one may be absent from a venv."""
+
+
 def fast_classes() -> list[type[Any]]:
     """Every class of the package that uses ``fast_init``."""
     found = []
     for module in pkgutil.walk_packages(bithumb_llm_trader.__path__, "bithumb_llm_trader."):
         if module.name.endswith("__main__"):  # running it would start the command line
             continue
-        for value in vars(importlib.import_module(module.name)).values():
+        try:
+            loaded = importlib.import_module(module.name)
+        except ModuleNotFoundError as exc:
+            if exc.name in OPTIONAL_EXTRAS:  # e.g. optimize/ without the optimize extra
+                continue
+            raise
+        for value in vars(loaded).values():
             init = getattr(value, "__init__", None)
             if (isinstance(value, type) and value.__module__ == module.name
                     and getattr(init, "__globals__", {}).get("_NO_VALUE") is not None):
