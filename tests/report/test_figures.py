@@ -222,7 +222,7 @@ def test_each_mode_has_its_own_total(full: dict[str, Any], section: str) -> None
 
 
 def test_header(full: dict[str, Any], report_db: ReportDb) -> None:
-    assert full["report_version"] == 2
+    assert full["report_version"] == 3
     assert full["strategies"] == ["alpha", "beta"]
     assert full["modes"] == ["dry", "backtest"]
     assert list(full["by_mode"]) == ["dry", "backtest"]

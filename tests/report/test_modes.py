@@ -167,7 +167,7 @@ def equity(data: dict[str, Any], mode: str) -> dict[str, Any]:
 
 def test_each_mode_has_its_own_equity_and_drawdown(url: str) -> None:
     data = report(url)
-    assert data["report_version"] == 2
+    assert data["report_version"] == 3
     assert data["modes"] == ["dry", "live", "backtest"]
     assert equity(data, "dry") == {
         "samples": 3, "start_krw": "1000000", "end_krw": "1000000", "change_krw": "0",

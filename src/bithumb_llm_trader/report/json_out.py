@@ -24,7 +24,7 @@ from typing import Any
 from ..store.types import plain_decimal_text
 from .model import ModeReport, Report, Section
 
-REPORT_VERSION = 2
+REPORT_VERSION = 3
 
 
 def report_to_dict(report: Report) -> dict[str, Any]:
