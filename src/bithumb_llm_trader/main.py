@@ -2,6 +2,10 @@
 
 ``python -m bithumb_llm_trader.main CONFIG [--verbose]`` (the older form) runs one cycle
 like ``bithumb-trader run CONFIG``.
+
+This module imports only typer and the commands' signatures (``cli/commands.py``): a
+command's implementation, and with it the store, the engine or the backtest, is imported
+when that command runs, so ``--help`` and every command start without the others' weight.
 """
 
 from __future__ import annotations
@@ -13,20 +17,9 @@ from typing import Annotated, Any
 import typer
 
 from . import __version__
-from .cli import (
-    backtest_cmd,
-    download_cmd,
-    notify_cmd,
-    optimize_cmd,
-    portfolio_cmd,
-    report_cmd,
-    serve_cmd,
-    twap_cmd,
-)
+from .cli import commands, notify_cmd, serve_cmd
 from .cli.common import EXIT_OK, fail, load
 from .cli.help import PlainCommand, PlainGroup
-from .cli.run_cmd import run_command
-from .config.notifications import validate_targets
 
 app = typer.Typer(
     cls=PlainGroup,
@@ -119,6 +112,8 @@ def run(
     wait_lease: WaitLeaseOpt = None,
 ) -> None:
     """Run one trading cycle (or one every --every) and print the result as JSON."""
+    from .cli.run_cmd import run_command
+
     code = run_command(
         config, live=live, db=db, json_only=json_only, verbosity=verbose,
         openai_api_key=openai_api_key, every=every, max_cycles=max_cycles,
@@ -131,6 +126,8 @@ def run(
 @app.command(cls=PlainCommand, epilog=examples("validate"))
 def validate(config: ConfigArg) -> None:
     """Check a strategy file and print what it configures; exit 2 when it is invalid."""
+    from .config.notifications import validate_targets
+
     loaded = load(config)
     bad = [check for check in validate_targets(loaded.notifications) if not check.ok]
     if bad:
@@ -147,31 +144,32 @@ def validate(config: ConfigArg) -> None:
 # click's boxed usage error.
 _OWN_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True}
 
-# Each of these commands lives in its own module under cli/; registered here so the
-# command line is defined in one place.
+# Each of these commands lives in its own module under cli/, its options in
+# cli/commands.py (notify-test and serve import little and keep theirs); registered here
+# so the command line is defined in one place.
 app.command(name="twap", context_settings=_OWN_ARGS, cls=PlainCommand, epilog=examples("twap"),
-            help="Execute a large order as time-sliced child orders (TWAP).")(twap_cmd.command)
+            help="Execute a large order as time-sliced child orders (TWAP).")(commands.twap)
 app.command(name="portfolio", context_settings=_OWN_ARGS, cls=PlainCommand,
             epilog=examples("portfolio"),
-            help="Run several strategies as one portfolio.")(portfolio_cmd.command)
+            help="Run several strategies as one portfolio.")(commands.portfolio)
 app.command(name="report", context_settings=_OWN_ARGS, cls=PlainCommand,
             epilog=examples("report"),
             help="Report decisions, orders, fills, slippage, fees, PnL and model cost.")(
-    report_cmd.command)
+    commands.report)
 app.command(name="backtest", context_settings=_OWN_ARGS, cls=PlainCommand,
             epilog=examples("backtest"),
             help="Replay historical candles through the same trading cycle.")(
-    backtest_cmd.command)
+    commands.backtest)
 app.command(name="notify-test", cls=PlainCommand, epilog=examples("notify-test"),
             help="Send one test message to every notifications URL.")(notify_cmd.command)
 app.command(name="download-candles", context_settings=_OWN_ARGS, cls=PlainCommand,
             epilog=examples("download-candles"),
             help="Download candles from Bithumb's public API into a CSV for backtests.")(
-    download_cmd.command)
+    commands.download_candles)
 app.command(name="optimize", context_settings=_OWN_ARGS, cls=PlainCommand,
             epilog=examples("optimize"),
             help="Search a strategy's parameters on past candles (Optuna, walk-forward).")(
-    optimize_cmd.command)
+    commands.optimize)
 app.command(name="serve", context_settings=_OWN_ARGS, cls=PlainCommand, epilog=examples("serve"),
             help="Serve a REST API and a dashboard over the database (read-only).")(
     serve_cmd.command)

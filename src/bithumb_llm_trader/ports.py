@@ -122,7 +122,9 @@ class Store(Protocol):
     def update_run(self, run_id: str, update: RunUpdate) -> None: ...
 
     def save_order(self, order: OrderRecord) -> None:
-        """Insert or replace the order with this ``client_order_id``."""
+        """Insert or replace the order with this ``client_order_id``, committed (with
+        whatever the cycle held back) before it returns: a pending order is on disk
+        before it is sent."""
         ...
 
     def get_order(self, client_order_id: str) -> OrderRecord | None: ...

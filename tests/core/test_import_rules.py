@@ -1,7 +1,9 @@
 """DESIGN.md: the engine and everything it imports never import an adapter library."""
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 
 def test_the_engine_imports_no_adapter_library() -> None:
@@ -16,7 +18,7 @@ def test_the_engine_imports_no_adapter_library() -> None:
     assert out.stdout.strip() == "[]"
 
 
-SRC = __import__("pathlib").Path(__file__).resolve().parents[2] / "src" / "bithumb_llm_trader"
+SRC = Path(__file__).resolve().parents[2] / "src" / "bithumb_llm_trader"
 BUILT_ONLY_BY_THE_ROOT = ("PreTradeGate(", "OrderExecutor(", "TWAPExecutor(",
                           "TradingEngine(", "MultiAgentPortfolioManager(", "BithumbClient(",
                           "PaperExchange(", "CycleSteps(")
@@ -53,3 +55,63 @@ def test_commands_import_no_adapter_library() -> None:
         for library in ("httpx", "sqlalchemy"):
             assert f"import {library}" not in text, path.name
             assert f"from {library}" not in text, path.name
+
+
+ROOT = SRC.parents[1]
+HEAVY = ("sqlalchemy", "httpx", "openai", "fastapi", "optuna", "apprise")
+
+
+def _imported_after(code: str, names: tuple[str, ...] = HEAVY) -> list[str]:
+    """Which of ``names`` a fresh interpreter holds after running ``code``."""
+    probe = (f"{code}\nimport json, sys\n"
+             f"print(json.dumps(sorted(m for m in {names!r} if m in sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    return list(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def test_the_command_line_starts_without_the_application() -> None:
+    """``bithumb-trader --help`` reads the commands' signatures only (cli/commands.py);
+    each command imports its own libraries when it runs."""
+    assert _imported_after("import bithumb_llm_trader.main") == []
+
+
+def test_validate_never_imports_the_model_sdk() -> None:
+    code = (
+        "from bithumb_llm_trader.main import app\n"
+        "try:\n"
+        "    app(args=['validate', 'examples/config.sample.yaml'], prog_name='t')\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code == 0, exc.code\n"
+    )
+    assert _imported_after(code, ("openai",)) == []
+
+
+def test_a_rules_run_never_imports_the_model_sdk(tmp_path: Path) -> None:
+    config = tmp_path / "strategy.json"
+    config.write_text(json.dumps({
+        "name": "rules-only", "strategy": {"decider": "rules", "candle_count": 60},
+        "risk": {"kill_switch_file": str(tmp_path / "KILL")},
+        "database": {"url": f"sqlite:///{tmp_path / 'rules.db'}"},
+    }), encoding="utf-8")
+    code = (
+        "from datetime import datetime, timezone\n"
+        "from bithumb_llm_trader.clock import ManualClock\n"
+        "from bithumb_llm_trader.main import app\n"
+        "from tests.standin import BithumbStandIn\n"
+        "clock = ManualClock(datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc))\n"
+        "standin = BithumbStandIn(now=clock.now(), clock=clock.now)\n"
+        "try:\n"
+        f"    app(args=['run', {str(config)!r}, '--json', '--no-log-file'], prog_name='t',\n"
+        "        obj={'transport': standin.transport(), 'clock': clock})\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code == 0, exc.code\n"
+    )
+    assert _imported_after(code, ("openai", "bithumb_llm_trader.decision.llm")) == []
+
+
+def test_the_download_default_is_the_clients() -> None:
+    from bithumb_llm_trader.api_client.endpoints import DEFAULT_BASE_URL
+    from bithumb_llm_trader.cli.commands import BITHUMB_API
+
+    assert BITHUMB_API == DEFAULT_BASE_URL

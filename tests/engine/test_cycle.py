@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Connection, event
 
 from bithumb_llm_trader.records import PositionGuardRecord
+from bithumb_llm_trader.store import SqlStore
 
 from .helpers import D, buy, hold, rig, rows, sell
 
@@ -237,3 +239,43 @@ async def test_a_large_trade_goes_out_as_a_twap(tmp_path: Path) -> None:
     assert D(execution["filled_funds"]) <= D(100_000)
     assert r.store.load_guard("e2e", "KRW-BTC", r.engine.mode.value) is not None
     assert r.clock.now() > result.started_at  # the slices waited on the clock
+
+
+def count_writing_transactions(store: SqlStore) -> list[int]:
+    """A list that grows by one for each transaction that changes rows (SQLite's
+    ``total_changes`` moved between its begin and its commit)."""
+    written: list[int] = []
+    changes: dict[int, int] = {}
+
+    def total(conn: Connection) -> int:
+        return int(conn.connection.driver_connection.total_changes)  # type: ignore[union-attr]
+
+    def begin(conn: Connection) -> None:
+        changes[id(conn)] = total(conn)
+
+    def commit(conn: Connection) -> None:
+        if total(conn) != changes.pop(id(conn)):
+            written.append(1)
+
+    event.listen(store.engine, "begin", begin)
+    event.listen(store.engine, "commit", commit)
+    return written
+
+
+@pytest.mark.parametrize("live", [False, True])
+async def test_a_cycle_commits_once_or_twice_when_it_sends_an_order(
+        tmp_path: Path, live: bool) -> None:
+    r = rig(tmp_path, [hold(), buy(), hold()], live=live)
+    await r.engine.run_cycle()  # the first one also creates the paper wallet
+    written = count_writing_transactions(r.store)
+    result = await r.engine.run_cycle()
+    assert result.ok and result.execution is not None
+    assert result.execution["status"] == "filled"
+    assert len(written) == 2  # the pending order with all before it; the rest at the end
+    written.clear()
+    result = await r.engine.run_cycle()
+    assert result.ok and result.execution is not None
+    assert result.execution["status"] == "hold"
+    assert len(written) == 1
+    assert [run["status"] for run in rows(r.store, "cron_runs")] == ["ok"] * 3
+    assert len(rows(r.store, "llm_executions")) == 3

@@ -105,14 +105,21 @@ def test_idle_says_whether_the_batch_in_flight_is_stored(target: SqlStore) -> No
         writer.close()
 
 
-def test_nothing_to_write_sends_nothing(target: SqlStore) -> None:
+def test_nothing_to_write_sends_nothing(target: SqlStore,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
     writer = writer_for(target)
+    sent: list[object] = []
+    monkeypatch.setattr(writer, "_post", sent.append)  # what would go down the pipe
     try:
         writer.write([])
+        assert sent == []
+        assert writer.idle()  # no batch in flight: nothing to wait for
         writer.wait()
     finally:
         writer.close()
     writer.close()  # twice is harmless
+    for record_type in RECORD_TYPES:
+        assert read_all(target, record_type) == []
 
 
 @given(st.lists(st.one_of(st.none(), st.decimals(allow_nan=True, allow_infinity=True)),

@@ -1,12 +1,12 @@
 """``BufferedStore``: the engine's ``Store`` for a replay, in memory, written in batches.
 
-A live cycle writes a dozen small transactions; replaying fifty thousand cycles that way
-would spend its time in the database. This wrapper keeps the little state the engine
-reads back (position guards, the paper wallet and its open orders, unsettled orders,
-the first equity of the day, the last fill) in memory and inserts everything else in
-one transaction per batch of cycles (``flush``), so memory stays flat however long the
-replay. A long replay hands its batches to a writer process (``background``) and goes
-on with the next batch while the last one is inserted.
+A live cycle commits once or twice (``SqlStore.cycle_writes``); replaying fifty thousand
+cycles that way would still spend its time in the database. This wrapper keeps the
+little state the engine reads back (position guards, the paper wallet and its open
+orders, unsettled orders, the first equity of the day, the last fill) in memory and
+inserts everything else in one transaction per batch of cycles (``flush``), so memory
+stays flat however long the replay. A long replay hands its batches to a writer process
+(``background``) and goes on with the next batch while the last one is inserted.
 
 It also isolates the replay: reads are answered from its own memory only, and the
 paper wallet and position guards are never written, so a backtest neither sees nor

@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -42,36 +42,13 @@ DECIDERS = ("rules", "llm")
 
 
 def command(
-    ctx: typer.Context,
-    config: Annotated[str, typer.Argument(help="strategy file (.json, .yaml, .yml or .toml)")],
-    data: Annotated[str, typer.Option(
-        "--data", help="candles: CSV (timestamp or date_time_kst layout) or Bithumb JSON")],
-    start: Annotated[str | None, typer.Option(
-        "--from", help="first candle traded, ISO time (UTC when no offset); earlier candles"
-        " only warm the indicators up")] = None,
-    end: Annotated[str | None, typer.Option(
-        "--to", help="stop before candles starting at this ISO time")] = None,
-    decider: Annotated[str | None, typer.Option(
-        "--decider", help="rules or llm (default: strategy.decider)")] = None,
-    decide_every: Annotated[str | None, typer.Option(
-        "--decide-every", help="decision cadence, e.g. 15m (default: the candle interval)")] = None,
-    records: Annotated[str, typer.Option(
-        "--records", help="rows kept per cycle: all, trades (cycles that sent an order)"
-        " or none (orders and fills only)")] = "all",
-    db: Annotated[str | None, typer.Option(
-        "--db", help="database URL (default from config)")] = None,
-    json_only: Annotated[bool, typer.Option("--json", help="print only JSON, no summary")] = False,
-    export: Annotated[str | None, typer.Option(
-        "--export", help="write the trade table to this CSV file")] = None,
-    plot: Annotated[str | None, typer.Option(
-        "--plot", help="write a chart (candles, trades, stops, targets, equity) to this"
-        " self-contained HTML file")] = None,
-    openai_api_key: Annotated[str | None, typer.Option(
-        "--openai-api-key", help="overrides OPENAI_API_KEY")] = None,
-    verbose: Annotated[int, typer.Option(
-        "-v", "--verbose", count=True, help="-v info, -vv debug", show_default=False)] = 0,
+    ctx: typer.Context, *, config: str, data: str, start: str | None, end: str | None,
+    decider: str | None, decide_every: str | None, records: str, db: str | None,
+    json_only: bool, export: str | None, plot: str | None, openai_api_key: str | None,
+    verbose: int,
 ) -> None:
-    """Replay historical candles through the same trading cycle and print the figures."""
+    """Replay historical candles through the same trading cycle and print the figures;
+    the options are ``cli.commands.backtest``'s."""
     if ctx.args:
         fail(f"unexpected arguments: {' '.join(ctx.args)}")
     loaded = _with_decider(load(config), decider)

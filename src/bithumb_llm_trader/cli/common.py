@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import signal
@@ -10,18 +9,21 @@ import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any, NoReturn, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
 
 import typer
 from rich.console import Console, RenderableType
 from rich.markup import escape
 
-from ..config import StrategyConfig, load_config
-from ..domain import parse_duration
-from ..engine.loop import run_loop
-from ..errors import StopError, TraderError
-from ..logging_setup import configure_logging
-from ..ports import Clock
+if TYPE_CHECKING:
+    import asyncio
+
+    from ..config import StrategyConfig
+    from ..ports import Clock
+
+# The rest of the package is imported inside the functions below: the root of the command
+# line (main.py, help.py) imports this module, and `--help` must not load the config
+# models, the engine or the logging set-up (see cli/commands.py).
 
 log = logging.getLogger(__name__)
 R = TypeVar("R", bound="CycleOutcome")
@@ -45,6 +47,10 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 @contextmanager
 def handled_errors() -> Iterator[None]:
     """Map the package's errors to one-line messages and exit codes."""
+    import asyncio
+
+    from ..errors import StopError, TraderError
+
     try:
         yield
     except StopError as exc:
@@ -59,6 +65,8 @@ def handled_errors() -> Iterator[None]:
 
 
 def load(path: str) -> StrategyConfig:
+    from ..config import load_config
+
     with handled_errors():
         return load_config(path)
 
@@ -67,6 +75,8 @@ def duration_option(text: str | None, option: str) -> timedelta | None:
     """A positive duration given on the command line (``15m``), or a one-line exit 2."""
     if text is None:
         return None
+    from ..domain import parse_duration
+
     try:
         duration = parse_duration(text)
     except ValueError as exc:
@@ -84,6 +94,8 @@ def check_max_cycles(max_cycles: int | None) -> None:
 def setup_logging(
     config: StrategyConfig, verbosity: int, no_log_file: bool, secrets: list[str]
 ) -> None:
+    from ..logging_setup import configure_logging
+
     logging_config = config.logging
     configure_logging(
         verbosity=verbosity,
@@ -142,6 +154,10 @@ async def print_cycles(
     Ctrl-C sets ``stop`` (given to the engine too, so a TWAP in a cycle stops after its
     current slice) and stops after the cycle in progress.
     """
+    import asyncio
+
+    from ..engine.loop import run_loop
+
     failures = 0
 
     def on_result(result: R) -> None:
@@ -166,6 +182,8 @@ def install_stop_handlers(stop: asyncio.Event, what: str = "cycle") -> Callable[
 
     Returns a function that removes the handlers again.
     """
+    import asyncio
+
     loop = asyncio.get_running_loop()
     presses = {"count": 0}
     main_task = asyncio.current_task()

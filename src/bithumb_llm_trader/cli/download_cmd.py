@@ -9,11 +9,10 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 
-from ..api_client.endpoints import DEFAULT_BASE_URL
 from ..backtest import DownloadReport, download_candles
 from ..bootstrap.adapters import public_client
 from ..clock import SystemClock
@@ -26,16 +25,11 @@ PROGRESS_EVERY = 10
 
 
 def command(
-    ctx: typer.Context,
-    market: Annotated[str, typer.Argument(help="market id, e.g. KRW-BTC")],
-    output: Annotated[str, typer.Option("--output", "-o", help="CSV file to write")],
-    interval: Annotated[str, typer.Option(
-        "--interval", help="1m, 3m, 5m, 10m, 15m, 30m, 1h, 4h, 1d or 1w")] = "1m",
-    since: Annotated[str, typer.Option(
-        "--since", help="how far back: a duration such as 30d, or an ISO date (UTC)")] = "30d",
-    base_url: Annotated[str, typer.Option("--base-url", help="API root")] = DEFAULT_BASE_URL,
+    ctx: typer.Context, *, market: str, output: str, interval: str, since: str,
+    base_url: str,
 ) -> None:
-    """Download candles into a CSV file that `backtest --data` reads."""
+    """Download candles into a CSV file that `backtest --data` reads; the options are
+    ``cli.commands.download_candles``'s."""
     if ctx.args:
         fail(f"unexpected arguments: {' '.join(ctx.args)}")
     injected = dict(ctx.obj or {})

@@ -18,7 +18,6 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from ..bootstrap.notifying import send_test
 from .common import EXIT_FAILED, EXIT_OK, fail, load, stderr
 
 
@@ -32,6 +31,8 @@ def command(
         fail(f"{config}: notifications.urls is empty: nothing to test")
     if not settings.enabled:
         fail(f"{config}: notifications.enabled is false")
+    from ..bootstrap.notifying import send_test  # here: --help of the CLI needs no notifier
+
     deliveries = send_test(strategy)
     out = stderr()
     for number, delivery in enumerate(deliveries, 1):

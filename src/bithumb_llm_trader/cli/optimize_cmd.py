@@ -10,7 +10,7 @@ when this command runs, so every other command starts as fast as before.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich import box
@@ -25,27 +25,12 @@ if TYPE_CHECKING:
 
 
 def command(
-    ctx: typer.Context,
-    config: Annotated[str, typer.Argument(help="strategy file (.json, .yaml, .yml or .toml)")],
-    data: Annotated[str, typer.Option("--data", help="candle file to search on")],
-    trials: Annotated[int | None, typer.Option(
-        "--trials", help="trials per fold (default: optimize.trials)", min=1)] = None,
-    jobs: Annotated[int, typer.Option(
-        "--jobs", help="processes on this machine", min=1, max=64)] = 1,
-    folds: Annotated[int | None, typer.Option(
-        "--folds", help="walk-forward folds (default: optimize.folds)", min=1, max=50)] = None,
-    storage: Annotated[str | None, typer.Option(
-        "--storage", help="Optuna storage: an SQLAlchemy URL; the same URL and --study on"
-        " several machines join one search")] = None,
-    study: Annotated[str | None, typer.Option(
-        "--study", help="study name (default: strategy name and data file)")] = None,
-    output: Annotated[str | None, typer.Option(
-        "--output", "-o", help="strategy file to write (default: CONFIG.optimized.SUFFIX)")
-    ] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="sampler seed")] = None,
-    json_only: Annotated[bool, typer.Option("--json", help="print only JSON, no summary")] = False,
+    ctx: typer.Context, *, config: str, data: str, trials: int | None, jobs: int,
+    folds: int | None, storage: str | None, study: str | None, output: str | None,
+    seed: int | None, json_only: bool,
 ) -> None:
-    """Search the strategy's optimize.space on past candles, walk-forward, after fees."""
+    """Search the strategy's optimize.space on past candles, walk-forward, after fees;
+    the options are ``cli.commands.optimize``'s."""
     if ctx.args:
         fail(f"unexpected arguments: {' '.join(ctx.args)}")
     try:

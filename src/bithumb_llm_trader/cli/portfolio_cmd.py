@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -31,35 +31,14 @@ from .common import (
 
 log = logging.getLogger(__name__)
 
-PathArg = Annotated[str, typer.Argument(
-    help="a directory of strategy files, or a portfolio file (.json, .yaml, .yml, .toml)")]
-LiveOpt = Annotated[bool, typer.Option("--live", help="send real orders (needs dry_run: false)")]
-DbOpt = Annotated[str | None, typer.Option("--db", help="database URL (default from the files)")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="print only JSON, no summary")]
-VerboseOpt = Annotated[int, typer.Option("-v", "--verbose", count=True, help="-v info, -vv debug",
-                                               show_default=False)]
-NoLogFileOpt = Annotated[bool, typer.Option("--no-log-file", help="do not write logs/")]
-KeyOpt = Annotated[str | None, typer.Option("--openai-api-key", help="overrides OPENAI_API_KEY")]
-EveryOpt = Annotated[str | None, typer.Option("--every", help="repeat, e.g. 15m; Ctrl-C stops")]
-CyclesOpt = Annotated[int | None, typer.Option("--max-cycles", help="stop after N cycles")]
-WaitLeaseOpt = Annotated[str | None, typer.Option(
-    "--wait-lease", help="wait this long (e.g. 30s) for another process to free the account")]
-
 
 def command(
-    ctx: typer.Context,
-    path: PathArg,
-    live: LiveOpt = False,
-    db: DbOpt = None,
-    json_only: JsonOpt = False,
-    verbose: VerboseOpt = 0,
-    openai_api_key: KeyOpt = None,
-    every: EveryOpt = None,
-    max_cycles: CyclesOpt = None,
-    no_log_file: NoLogFileOpt = False,
-    wait_lease: WaitLeaseOpt = None,
+    ctx: typer.Context, *, path: str, live: bool, db: str | None, json_only: bool,
+    verbose: int, openai_api_key: str | None, every: str | None, max_cycles: int | None,
+    no_log_file: bool, wait_lease: str | None,
 ) -> None:
-    """Run one cycle of every strategy of a portfolio (or one every --every) as JSON."""
+    """Run one cycle of every strategy of a portfolio (or one every --every) as JSON;
+    the options are ``cli.commands.portfolio``'s."""
     if ctx.args:
         fail(f"unexpected arguments: {' '.join(ctx.args)}")
     code = portfolio_command(

@@ -13,9 +13,8 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from enum import Enum
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import TextIO
 
 import typer
 from rich.console import Console
@@ -40,72 +39,21 @@ from ..report import (
     write_csv,
 )
 from ..report.models import compare_models, comparison_dicts, render_models
+from .commands import ModeChoice, OutputFormat
 from .common import EXIT_USAGE, fail, handled_errors, load
 
 TABLE_WIDTH = 100
 """Columns the table layout is designed for; used whenever stdout is not a terminal."""
 
 
-class OutputFormat(str, Enum):
-    TABLE = "table"
-    JSON = "json"
-    CSV = "csv"
-
-
-class ModeChoice(str, Enum):
-    DRY = "dry"
-    LIVE = "live"
-    BACKTEST = "backtest"
-
-
-DbOpt = Annotated[str | None, typer.Option(
-    "--db", metavar="URL", help="database URL (default: the config's, else sqlite:///bithumb_trader.db)")]
-ConfigOpt = Annotated[str | None, typer.Option(
-    "--config", metavar="CONFIG", help="strategy file whose database.url to read")]
-SinceOpt = Annotated[str | None, typer.Option(
-    "--since", metavar="DURATION", help="only the last 7d, 12h, 30m ... (not with --from/--to)")]
-FromOpt = Annotated[str | None, typer.Option(
-    "--from", metavar="WHEN", help="start, ISO date or date-time; without a zone it is KST")]
-ToOpt = Annotated[str | None, typer.Option(
-    "--to", metavar="WHEN", help="end, exclusive; a bare date includes that whole day (KST)")]
-StrategyOpt = Annotated[list[str] | None, typer.Option(
-    "--strategy", metavar="NAME", help="only this strategy (repeat for several)")]
-ModeOpt = Annotated[list[ModeChoice] | None, typer.Option(
-    "--mode", case_sensitive=False,
-    help="only this run mode: dry, live or backtest (repeat for several; default: every "
-         "mode, each reported on its own)")]
-BacktestOpt = Annotated[str | None, typer.Option(
-    "--backtest", metavar="ID",
-    help="backtest rows of this backtest only (its id; default: each strategy's latest)")]
-FormatOpt = Annotated[OutputFormat, typer.Option(
-    "--format", case_sensitive=False, help="table, json, or csv (one row per execution)")]
-OutputOpt = Annotated[str | None, typer.Option(
-    "--output", "-o", metavar="FILE", help="write to FILE instead of stdout")]
-ChartOpt = Annotated[str | None, typer.Option(
-    "--chart", metavar="FILE", help="also draw FILE.png, .svg or .html (needs the 'plots' extra)")]
-ModelsOpt = Annotated[bool, typer.Option(
-    "--models", help="compare the models instead: primary and shadow models' valid-decision "
-                     "rate, agreement with the primary, HTTP requests, tokens, cost, latency")]
-
-
 def command(
-    ctx: typer.Context,
-    db: DbOpt = None,
-    config: ConfigOpt = None,
-    since: SinceOpt = None,
-    start: FromOpt = None,
-    end: ToOpt = None,
-    strategy: StrategyOpt = None,
-    mode: ModeOpt = None,
-    backtest: BacktestOpt = None,
-    output_format: FormatOpt = OutputFormat.TABLE,
-    output: OutputOpt = None,
-    chart: ChartOpt = None,
-    models: ModelsOpt = False,
+    ctx: typer.Context, *, db: str | None, config: str | None, since: str | None,
+    start: str | None, end: str | None, strategy: list[str] | None,
+    mode: list[ModeChoice] | None, backtest: str | None, output_format: OutputFormat,
+    output: str | None, chart: str | None, models: bool,
 ) -> None:
-    """Report runs, decisions, risk, allocations, executions, slippage, fees, PnL,
-    equity and model cost from the database, without changing it; each run mode
-    (dry, live, backtest) on its own."""
+    """Report from the database without changing it; the options are
+    ``cli.commands.report``'s."""
     if ctx.args:
         extra = " ".join(ctx.args)
         fail(f"unexpected arguments: {extra} (see bithumb-trader report --help)")

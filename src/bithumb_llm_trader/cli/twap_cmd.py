@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from types import TracebackType
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -67,48 +67,14 @@ class _Job:
 
 
 def command(
-    ctx: typer.Context,
-    config: Annotated[str | None, typer.Argument(
-        help="strategy file (optional with --resume)")] = None,
-    side: Annotated[str | None, typer.Option("--side", help="buy or sell")] = None,
-    notional: Annotated[str | None, typer.Option(
-        "--notional", help="KRW to spend (buy) or receive (sell), whole won",
-        metavar="KRW")] = None,
-    volume: Annotated[str | None, typer.Option(
-        "--volume", help="coins to buy or sell, up to 8 decimals", metavar="QTY")] = None,
-    duration: Annotated[str | None, typer.Option(
-        "--duration", help="e.g. 30m (default: twap.duration)", metavar="DURATION")] = None,
-    slices: Annotated[int | None, typer.Option(
-        "--slices", help="number of slices", metavar="N")] = None,
-    interval: Annotated[str | None, typer.Option(
-        "--interval", help="time between slices, e.g. 1m (instead of --slices)",
-        metavar="DURATION")] = None,
-    limit_price: Annotated[str | None, typer.Option(
-        "--limit-price", help="never buy above / sell below this price", metavar="PRICE")] = None,
-    max_slippage_bps: Annotated[str | None, typer.Option(
-        "--max-slippage-bps", help="guard against the arrival price, in bps",
-        metavar="BPS")] = None,
-    jitter: Annotated[str | None, typer.Option(
-        "--jitter", help="0 to 0.5: random move of slice sizes and times")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="seed of the jitter")] = None,
-    final_sweep: Annotated[bool, typer.Option(
-        "--final-sweep", help="send what is left at the end as one more guarded order")] = False,
-    resume: Annotated[str | None, typer.Option(
-        "--resume", help="continue a stopped or crashed TWAP run by its id",
-        metavar="RUN_ID")] = None,
-    live: Annotated[bool, typer.Option(
-        "--live", help="send real orders (needs dry_run: false)")] = False,
-    db: Annotated[str | None, typer.Option(
-        "--db", help="database URL (default from config)", metavar="URL")] = None,
-    json_only: Annotated[bool, typer.Option("--json", help="print only JSON")] = False,
-    verbose: Annotated[int, typer.Option(
-        "-v", "--verbose", count=True, help="-v info, -vv debug", show_default=False)] = 0,
-    no_log_file: Annotated[bool, typer.Option("--no-log-file", help="do not write logs/")] = False,
-    wait_lease: Annotated[str | None, typer.Option(
-        "--wait-lease", help="wait this long (e.g. 30s) for another process to free the account",
-        metavar="DURATION")] = None,
+    ctx: typer.Context, *, config: str | None, side: str | None, notional: str | None,
+    volume: str | None, duration: str | None, slices: int | None, interval: str | None,
+    limit_price: str | None, max_slippage_bps: str | None, jitter: str | None,
+    seed: int | None, final_sweep: bool, resume: str | None, live: bool, db: str | None,
+    json_only: bool, verbose: int, no_log_file: bool, wait_lease: str | None,
 ) -> None:
-    """Execute a large order as time-sliced child orders (TWAP)."""
+    """Execute a large order as time-sliced child orders (TWAP); the options are
+    ``cli.commands.twap``'s."""
     if ctx.args:
         fail(f"unexpected arguments: {' '.join(ctx.args)}")
     trade = {"--side": side, "--notional": notional, "--volume": volume,

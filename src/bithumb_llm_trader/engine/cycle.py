@@ -1,11 +1,14 @@
 """``TradingEngine.run_cycle``: one trading cycle as a list of named steps.
 
 reconcile -> snapshot -> risk_state -> protect -> prompt -> decide -> risk -> allocate
--> execute. Each step writes its own records in one transaction when it ends, so a
-failure leaves every finished step recorded and nothing half-written; the run row then
-says ``failed`` and why. The engine imports no adapter and builds nothing: its steps
-(with their risk manager, order executor, gate and TWAP executor), snapshot source,
-store and clock arrive built by the composition root (``bootstrap``).
+-> execute. Each step hands its records to the store when it ends, and a store that can
+(``SqlStore.cycle_writes``) holds them and commits the whole cycle in one transaction
+at its end, in two when an order is sent (its ``pending`` row is committed, with what
+came before, before the send). A failure still leaves every finished step recorded and
+the run row saying ``failed`` and why: the cycle's end writes them all. The engine
+imports no adapter and builds nothing: its steps (with their risk manager, order
+executor, gate and TWAP executor), snapshot source, store and clock arrive built by the
+composition root (``bootstrap``).
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ import logging
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any, Protocol, runtime_checkable
 
 from ..config import StrategyConfig
 from ..domain import Mode
@@ -31,6 +35,13 @@ from .steps import CycleSteps
 log = logging.getLogger(__name__)
 
 SnapshotProvider = Callable[[], Awaitable[MarketSnapshot]]
+
+
+@runtime_checkable
+class HoldsWrites(Protocol):
+    """A store that can hold a cycle's writes and commit them together (``SqlStore``)."""
+
+    def cycle_writes(self) -> AbstractContextManager[None]: ...
 
 
 def new_run_id() -> str:
@@ -59,6 +70,8 @@ class TradingEngine:
         self.mode = Mode(mode)
         self.history: deque[CycleResult] = deque(maxlen=history_size)
         self._store = store
+        self._cycle_writes: Callable[[], AbstractContextManager[None]] = (
+            store.cycle_writes if isinstance(store, HoldsWrites) else nullcontext)
         self._clock = clock
         self._ids = ids
         # The whole CycleResult as JSON on its cron_runs row: what an operator reads
@@ -77,6 +90,13 @@ class TradingEngine:
     async def run_cycle(self) -> CycleResult:
         """Run one cycle; never raises for a step's failure (the result says failed)."""
         state = CycleState(run_id=self._ids(), started_at=self._clock.now())
+        with self._cycle_writes():
+            result, fault = await self._run_steps(state)
+        if self._notices is not None:
+            self._notices.after_cycle(state, result, fault)
+        return result
+
+    async def _run_steps(self, state: CycleState) -> tuple[CycleResult, Exception | None]:
         self._store.write([RunRecord(
             run_id=state.run_id, strategy=self.config.name, market=str(self.config.market),
             mode=self.mode.value, started_at=state.started_at,
@@ -93,10 +113,7 @@ class TradingEngine:
         except BaseException:
             self._finish(state, "interrupted before the cycle ended")
             raise
-        result = self._finish(state, error)
-        if self._notices is not None:
-            self._notices.after_cycle(state, result, fault)
-        return result
+        return self._finish(state, error), fault
 
     def _steps_in_order(
         self,

@@ -2,8 +2,9 @@
 
 Why prebuilt: building a SQLAlchemy statement and computing its cache key costs tens of
 microseconds, several times what SQLite takes to run it. Values always travel as
-execution parameters, so each statement compiles once per engine and a cycle's dozen
-writes stay within a few milliseconds. Statements are immutable; sharing them is safe.
+execution parameters, so each statement compiles once per engine and the statements of
+a cycle's one or two transactions stay within a few milliseconds. Statements are
+immutable; sharing them is safe.
 """
 
 from __future__ import annotations
