@@ -1,11 +1,11 @@
 """The engine's own overhead per cycle, and the snapshot's I/O concurrency.
 
-    python benchmarks/bench_engine.py [--cycles 300]
+    python benchmarks/bench_engine.py [--cycles 300] [--hold-only]
 
 1. Overhead: ``TradingEngine.run_cycle`` against in-process fakes (no latency): a
    paper exchange over a static market, a scripted decider that alternates buy, sell and
-   hold so two cycles in three send an order, and the real SQL store on a SQLite file (all
-   writes included). Target: median <= 10 ms.
+   hold so two cycles in three send an order (``--hold-only``: every cycle holds), and the
+   real SQL store on a SQLite file (all writes included). Target: median <= 10 ms.
 2. Concurrency: ``collect_snapshot`` against a fake exchange whose every call takes
    50 ms (real ``asyncio.sleep``). Target: wall time <= 1.2 x one round trip.
 """
@@ -117,12 +117,15 @@ class AlternatingDecider:
     name = "scripted"
     needs_prompt = True
 
-    def __init__(self) -> None:
+    def __init__(self, hold_only: bool = False) -> None:
         self.calls = 0
+        self.hold_only = hold_only
 
     async def decide(self, prompt: Prompt, snapshot: MarketSnapshot) -> DecisionOutcome:
         self.calls += 1
-        if self.calls % 3 == 1:
+        if self.hold_only:
+            decision = TradeDecision.hold("bench")
+        elif self.calls % 3 == 1:
             decision = TradeDecision(action="buy", confidence=D("0.8"), risk_pct=D("0.01"),
                                      agent_intent=AgentIntent.ENTER_LONG)
         elif self.calls % 3 == 2:
@@ -133,7 +136,7 @@ class AlternatingDecider:
         return DecisionOutcome(decision=decision, decider="rules")
 
 
-async def engine_overhead(cycles: int, db_dir: Path) -> list[float]:
+async def engine_overhead(cycles: int, db_dir: Path, hold_only: bool = False) -> list[float]:
     clock = ManualClock(START)
     config = StrategyConfig.model_validate({
         "name": "bench", "strategy": {"decider": "llm", "candle_count": 200},
@@ -144,7 +147,7 @@ async def engine_overhead(cycles: int, db_dir: Path) -> list[float]:
     exchange = PaperExchange(StaticMarket(clock=clock, cycles=cycles), store, strategy="bench",
                              initial_balances=config.paper.initial_balances, clock=clock,
                              fee_rate=D("0.0025"), min_order_krw=D(5000))
-    engine = trading_engine(config, exchange=exchange, decider=AlternatingDecider(),
+    engine = trading_engine(config, exchange=exchange, decider=AlternatingDecider(hold_only),
                             store=store, clock=clock, mode=Mode.DRY)
     timings = []
     for _ in range(cycles):
@@ -172,13 +175,15 @@ async def snapshot_concurrency(latency: float, rounds: int) -> list[float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cycles", type=int, default=300)
+    parser.add_argument("--hold-only", action="store_true", help="every cycle decides HOLD")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        timings = asyncio.run(engine_overhead(args.cycles, Path(tmp)))
+        timings = asyncio.run(engine_overhead(args.cycles, Path(tmp), args.hold_only))
     warm = timings[10:]  # the first cycles create the schema and warm caches
     median = statistics.median(warm)
     p95 = statistics.quantiles(warm, n=20)[-1]
-    print(f"engine overhead per cycle ({len(warm)} cycles, SQLite file, orders in 2 of 3):")
+    orders = "no orders" if args.hold_only else "orders in 2 of 3"
+    print(f"engine overhead per cycle ({len(warm)} cycles, SQLite file, {orders}):")
     print(f"  median {median:.2f} ms   p95 {p95:.2f} ms   target <= 10 ms median")
     latency = 0.05
     walls = asyncio.run(snapshot_concurrency(latency, 10))

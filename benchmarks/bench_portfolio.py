@@ -34,9 +34,13 @@ import httpx
 
 from bithumb_llm_trader.api_client import BithumbClient, RateLimiter
 from bithumb_llm_trader.api_client.endpoints import RATE_LIMITS, Category
+from bithumb_llm_trader.bootstrap.engines import order_executor
+from bithumb_llm_trader.bootstrap.portfolio import member_engines
 from bithumb_llm_trader.clock import SystemClock
 from bithumb_llm_trader.config import StrategyConfig
 from bithumb_llm_trader.decision import AgentIntent, DecisionOutcome, TradeDecision
+from bithumb_llm_trader.domain import Mode
+from bithumb_llm_trader.gate import GateRules
 from bithumb_llm_trader.market import MarketSnapshot
 from bithumb_llm_trader.multi_agent import (
     MemberSpec,
@@ -135,7 +139,10 @@ class SlowBithumb:
                 "total_ask_size": D(1), "total_bid_size": D(1)}
 
     def candles(self, market: str, count: int) -> list[dict[str, Any]]:
-        end = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+        # The candles end now (the snapshot's sanity check refuses a stale series).
+        now = datetime.now(timezone.utc)
+        end = now.replace(minute=now.minute // 15 * 15, second=0, microsecond=0)
+        end += timedelta(minutes=15)
         price = self.prices[market]
         rows = []
         for i in range(count):
@@ -259,9 +266,14 @@ async def run(strategies: int, markets: int, cycles: int, db: Path) -> dict[str,
         name="bench", dry_run=False, kill_switch_file=None,
         strategies=tuple(PortfolioMember(file=m.source.name, weight=m.weight) for m in members))
     data = SharedMarketData(client)
+    # As bootstrap.portfolio wires it: one gate for the netted orders, live mode.
+    rules = GateRules(owner=portfolio.name, mode=Mode.LIVE, kill_switch=lambda: False)
+    executor = order_executor(client, market_data=data, account=client, store=store,
+                              clock=clock, rules=rules)
     manager = MultiAgentPortfolioManager(
         portfolio, members, deciders=dict(deciders), market_data=data, account=client,
-        gateway=client, store=store, clock=clock, mode="live")
+        executor=executor, engines=member_engines(store, clock, Mode.LIVE), store=store,
+        clock=clock)
     walls = []
     for cycle in range(cycles + 1):
         started = time.perf_counter()

@@ -159,6 +159,7 @@ class Replay:
         self.config = config.model_copy(update={"strategy": section})
         self.frame, self.decider = frame, decider
         self._strategy, self._market = config.name, str(config.market)
+        self._mode = Mode.BACKTEST.value  # read for every candle: an enum's value is not free
         self._min_order = config.allocation.min_order_krw
         self.backtest_id = backtest_id or uuid.uuid4().hex
         self.clock = ManualClock(first)
@@ -332,8 +333,7 @@ class Replay:
             trigger = getattr(result.parts.get("decision"), "trigger", None)
             log.after_cycle(exit_reason(trigger, result.trading_state))
         if log.needs_guard():
-            log.set_guard(self.store.load_guard(self._strategy, self._market,
-                                                Mode.BACKTEST.value))
+            log.set_guard(self.store.load_guard(self._strategy, self._market, self._mode))
         if self._progress is not None:  # cycles can be slow: a model answers each
             self._progress.tick(self)
         self._since_flush += 1
@@ -354,7 +354,7 @@ class Replay:
 
     def _exit_price(self, candle: Candle) -> tuple[Decimal, bool] | None:
         """The stop or target this candle reaches with a sellable position, if any."""
-        guard = self.store.load_guard(self._strategy, self._market, Mode.BACKTEST.value)
+        guard = self.store.load_guard(self._strategy, self._market, self._mode)
         if guard is None:
             return None
         trigger = exit_trigger(candle, guard.stop_loss_price, guard.take_profit_price)

@@ -18,7 +18,7 @@ from ..engine import CycleSteps, SnapshotProvider, TradingEngine, new_run_id
 from ..engine.notices import CycleNotices
 from ..execution import OrderExecutor
 from ..gate import GateRules, PreTradeGate
-from ..market import collect_snapshot
+from ..market import FeatureParams, LiveFeatures, collect_snapshot
 from ..notify import Emitter
 from ..ports import Account, Clock, Decider, Exchange, MarketData, OrderGateway, Store
 from ..risk import RiskManager
@@ -69,6 +69,16 @@ def twap_executor(config: StrategyConfig, *, exchange: Exchange, store: Store, c
                         events=events)
 
 
+def live_snapshot(config: StrategyConfig, exchange: Exchange, clock: Clock) -> SnapshotProvider:
+    """``collect_snapshot`` whose features follow the candles from one cycle to the next.
+
+    One ``LiveFeatures`` per engine: a ``run --every`` pushes only the candles that
+    closed since its last cycle instead of recomputing ``candle_count`` of them.
+    """
+    features = LiveFeatures(FeatureParams.from_config(config.strategy))
+    return lambda: collect_snapshot(exchange, config, clock, features)
+
+
 def trading_engine(
     config: StrategyConfig,
     *,
@@ -93,7 +103,8 @@ def trading_engine(
     Args:
         kill_switch: defaults to the strategy's ``risk.kill_switch_file``.
         committed_krw: KRW the strategy must not spend (a portfolio's other commitments).
-        snapshot: defaults to ``collect_snapshot`` on ``exchange``.
+        snapshot: defaults to ``collect_snapshot`` on ``exchange``, with features kept
+            up to date from cycle to cycle by this engine's own ``LiveFeatures``.
         stop: set by Ctrl-C / SIGTERM; a TWAP inside a cycle stops with it.
         holds_account: False once this process lost the account's lease.
         events: where the TWAP tells how it ended; ``notices``: the cycle's events.
@@ -111,8 +122,7 @@ def trading_engine(
         committed_krw=committed_krw, stop=stop,
     )
     return TradingEngine(
-        config, steps=steps,
-        snapshot=snapshot or (lambda: collect_snapshot(exchange, config, clock)),
+        config, steps=steps, snapshot=snapshot or live_snapshot(config, exchange, clock),
         store=store, clock=clock, mode=mode, kill_switch=switch, ids=ids,
         history_size=history_size, record_results=record_results, notices=notices,
     )

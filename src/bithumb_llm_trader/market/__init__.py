@@ -3,6 +3,7 @@
 from .book import InvalidOrderbook, summarize_book
 from .equity import EquityEstimate, build_account_view, estimate_total_krw
 from .features import FeatureCalculator, FeatureParams, compute_features
+from .live_features import LiveFeatures
 from .model import AccountView, BookSummary, CandleFeatures, Holding, MarketSnapshot
 from .snapshot import SnapshotSource, candles_until, collect_snapshot, snapshot_from_parts
 
@@ -15,6 +16,7 @@ __all__ = [
     "FeatureParams",
     "Holding",
     "InvalidOrderbook",
+    "LiveFeatures",
     "MarketSnapshot",
     "SnapshotSource",
     "build_account_view",

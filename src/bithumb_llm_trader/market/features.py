@@ -27,6 +27,7 @@ errors from adding and subtracting cannot build up over a long replay.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections import deque
 from collections.abc import Iterable
@@ -131,6 +132,11 @@ class _RollingMean:
         self._total = 0.0
         self._since_resync = 0
 
+    def copy(self) -> _RollingMean:
+        twin = copy.copy(self)
+        twin._values = self._values.copy()
+        return twin
+
     @property
     def mean(self) -> float | None:
         """``None`` until the window is full."""
@@ -165,6 +171,11 @@ class _RollingVariance:
         self._mean = 0.0
         self._m2 = 0.0
         self._since_resync = 0
+
+    def copy(self) -> _RollingVariance:
+        twin = copy.copy(self)
+        twin._values = self._values.copy()
+        return twin
 
     @property
     def std(self) -> float | None:
@@ -229,6 +240,27 @@ class FeatureCalculator:
     def count(self) -> int:
         """Number of candles pushed."""
         return self._count
+
+    def copy(self) -> FeatureCalculator:
+        """An independent twin in the same state: push to it without touching this one.
+
+        A live run keeps the closed candles in one calculator and asks a copy for the
+        features with the still-open candle, which changes until it closes.
+        """
+        twin = copy.copy(self)
+        twin._closes = self._closes.copy()
+        twin._sma_fast = self._sma_fast.copy()
+        twin._sma_slow = self._sma_slow.copy()
+        twin._volumes = self._volumes.copy()
+        twin._log_returns = self._log_returns.copy()
+        # The EMAs hold only floats, so a shallow copy is a full one.
+        twin._ema_fast = copy.copy(self._ema_fast)
+        twin._ema_slow = copy.copy(self._ema_slow)
+        twin._signal = copy.copy(self._signal)
+        twin._avg_gain = copy.copy(self._avg_gain)
+        twin._avg_loss = copy.copy(self._avg_loss)
+        twin._atr = copy.copy(self._atr)
+        return twin
 
     def push(self, candle: Candle) -> None:
         """Add the next candle (the one after the last pushed)."""

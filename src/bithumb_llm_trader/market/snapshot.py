@@ -21,6 +21,7 @@ from ..ports import Account, Clock, MarketData
 from .book import summarize_book
 from .equity import KRW, build_account_view
 from .features import FeatureParams, compute_features
+from .live_features import LiveFeatures
 from .model import BookSummary, CandleFeatures, MarketSnapshot
 from .sanity import check_market_data
 
@@ -30,7 +31,8 @@ class SnapshotSource(MarketData, Account, Protocol):
 
 
 async def collect_snapshot(
-    exchange: SnapshotSource, config: StrategyConfig, clock: Clock
+    exchange: SnapshotSource, config: StrategyConfig, clock: Clock,
+    features: LiveFeatures | None = None,
 ) -> MarketSnapshot:
     """Read the market and the account concurrently and build the snapshot.
 
@@ -41,6 +43,9 @@ async def collect_snapshot(
 
     Every answer is checked by ``sanity.check_market_data`` before anything is computed
     from it, so no decision is ever based on a price that cannot be true.
+
+    With ``features`` (one per engine, kept between its cycles) only the candles that
+    closed since the last cycle are pushed; without, they are computed from the fetch.
 
     Raises:
         MarketDataRejected: the data failed a sanity check (its ``reason`` says which).
@@ -56,15 +61,17 @@ async def collect_snapshot(
         candles=first.candles, balances=first.balances, interval=section.candle_interval,
         max_ticker_deviation=section.max_ticker_deviation_pct, prices_krw=prices_krw,
     )
+    kept = candles_until(first.candles, taken_at)
     return snapshot_from_parts(
         config,
         taken_at=taken_at,
         ticker=first.ticker,
         orderbook=first.orderbook,
-        candles=first.candles,
+        candles=kept,
         balances=first.balances,
         order_chance=first.order_chance,
         prices_krw=prices_krw,
+        features=None if features is None else features.features(kept),
     )
 
 
@@ -125,8 +132,8 @@ def snapshot_from_parts(
         balances: the account's balances.
         prices_krw: KRW prices of other held coins; the traded coin is always priced
             at ``ticker.last_price``.
-        features: features a caller keeps up to date incrementally (a backtest);
-            when None they are computed from the kept candles.
+        features: features a caller keeps up to date incrementally (a backtest, a
+            long-running engine); when None they are computed from the kept candles.
         book: the summary of ``orderbook`` when the caller already has it (a backtest
             that reuses books); when None it is computed.
 
