@@ -225,8 +225,15 @@ class OrderExecutor:
         return None
 
     async def _follow(self, order: Order, events: _Log) -> Order:
-        """Poll a market order until it is final; refresh a limit order once."""
-        attempts = self._follow_attempts if order.order_type is OrderType.MARKET else 1
+        """Poll a market order until it is final; refresh a limit order once.
+
+        A market order accepted but never seen again (every lookup failed) may well have
+        filled: it is returned ``unknown`` rather than as the acceptance said (``wait``,
+        nothing filled), so trading halts until a later run settles it.
+        """
+        market = order.order_type is OrderType.MARKET
+        attempts = self._follow_attempts if market else 1
+        seen = order.state.is_final and bool(order.fills)
         for attempt in range(attempts):
             if order.state.is_final and order.fills:
                 break
@@ -237,8 +244,12 @@ class OrderExecutor:
             except RetryableError as exc:
                 events.add("follow_failed", error=_describe(exc))
                 continue
+            seen = True
             if order.state.is_final:
                 break
+        if market and not seen and not order.state.is_final:
+            events.add("follow_lost", state=order.state.value)
+            return replace(order, state=OrderState.UNKNOWN)
         return order
 
     def _pending_record(

@@ -176,3 +176,23 @@ async def test_an_order_in_a_state_we_do_not_know_is_recorded_unknown_and_stops(
         await executor.execute(REQUEST, run_id="r1")
     assert store.orders["bt-1"].state == "unknown"
     assert gateway.posts == ["bt-1"]
+
+
+async def test_a_market_order_never_seen_after_acceptance_is_unknown_not_open() -> None:
+    # Accepted (state wait, nothing filled yet), then every lookup fails: it may have
+    # filled, so it is recorded unknown and trading halts, never "open, 0 filled".
+    from dataclasses import replace
+
+    executor, gateway, store, _ = setup(lookup_faults=["timeout"] * 10)
+    place = gateway.place_order
+
+    async def accepted_only(request):  # type: ignore[no-untyped-def]
+        order = await place(request)
+        return replace(order, state=OrderState.WAIT, fills=(), executed_volume=D(0),
+                       executed_funds=D(0), paid_fee=D(0))
+
+    gateway.place_order = accepted_only  # type: ignore[method-assign]
+    with pytest.raises(OrderStateUnknown):
+        await executor.execute(REQUEST, run_id="r1")
+    assert store.orders["bt-1"].state == "unknown"
+    assert gateway.posts == ["bt-1"]
