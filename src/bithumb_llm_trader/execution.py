@@ -101,7 +101,6 @@ class OrderExecutor:
         follow_attempts: int = 5,
         follow_delay: float = 0.5,
     ) -> None:
-        self._exchange = gate
         self.gate = gate
         self._store = store
         self._clock = clock
@@ -163,7 +162,7 @@ class OrderExecutor:
             RetryableError: the exchange could not be asked; the order stays unsettled.
         """
         try:
-            order = await self._exchange.get_order(client_order_id=record.client_order_id)
+            order = await self.gate.get_order(client_order_id=record.client_order_id)
         except OrderNotFound:
             state = OrderState.NOT_SENT if record.order_id is None else OrderState(record.state)
             updated = replace(record, state=state.value, updated_at=self._clock.now(),
@@ -175,7 +174,7 @@ class OrderExecutor:
     async def _send(self, request: OrderRequest, events: _Log) -> Order | None:
         for attempt in (1, 2):
             try:
-                order = await self._exchange.place_order(request)
+                order = await self.gate.place_order(request)
             except RetryableError as exc:
                 events.add("send_failed", attempt=attempt, error=_describe(exc))
             except ExchangeRejected as exc:
@@ -205,7 +204,7 @@ class OrderExecutor:
             if attempt > 1:
                 await self._clock.sleep(self._lookup_delay)
             try:
-                order = await self._exchange.get_order(client_order_id=client_order_id)
+                order = await self.gate.get_order(client_order_id=client_order_id)
             except OrderNotFound:
                 events.add("lookup", attempt=attempt, found=False)
                 last_error = None
@@ -240,7 +239,7 @@ class OrderExecutor:
             if attempt > 0:
                 await self._clock.sleep(self._follow_delay)
             try:
-                order = await self._exchange.get_order(order_id=order.order_id)
+                order = await self.gate.get_order(order_id=order.order_id)
             except RetryableError as exc:
                 events.add("follow_failed", error=_describe(exc))
                 continue

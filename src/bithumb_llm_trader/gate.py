@@ -39,12 +39,11 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime
 from decimal import Decimal
 
 from .domain import (
     BPS,
-    KST,
     ONE,
     ZERO,
     Balance,
@@ -60,6 +59,7 @@ from .domain import (
 from .errors import OrderRefused, RetryableError
 from .market.equity import estimate_total_krw
 from .ports import Account, MarketData, OrderGateway, Store
+from .risk import daily_loss_hit, start_of_day_kst
 
 log = logging.getLogger(__name__)
 
@@ -170,18 +170,11 @@ class PreTradeGate:
 
     async def check(self, request: OrderRequest) -> None:
         """Refuse ``request`` (raise ``OrderRefused``) unless every rule allows it."""
-        book, balances, fee = await self._read(request.market, request.side)
-        buying = request.side is Side.BUY
+        view = await self._read(request.market, request.side)
         price = request.price if request.order_type is OrderType.LIMIT else None
-        cost = _cost(request, book)
-        self._check_state(request.side, exclude=request.client_order_id)
-        if buying:
-            await self._check_new_risk(request.market, book, balances, cost)
-            self._check_caps(request.market, book, balances, cost, _volume(request, book))
-            await self._check_share(request.market, book, balances, _volume(request, book))
-        self._check_band(book, request.side, price)
-        self._check_balance(request.market, request.side, balances, cost, fee,
-                            request.volume)
+        await self._verify(view, cost=_cost(request, view.book),
+                           volume=_volume(request, view.book), price=price,
+                           exclude=request.client_order_id)
 
     async def preflight(self, exposure: Exposure) -> None:
         """Refuse a planned order as a whole (a TWAP) before anything is recorded or sent.
@@ -189,21 +182,25 @@ class PreTradeGate:
         The same rules as ``check``, on the total: a TWAP whose total the caps or the
         balance cannot allow is refused up front, not slice by slice.
         """
-        book, balances, fee = await self._read(exposure.market, exposure.side)
-        best = _best(book, exposure.side)
+        view = await self._read(exposure.market, exposure.side)
+        best = _best(view.book, exposure.side)
         cost = exposure.notional if exposure.notional is not None else (
             (exposure.volume or ZERO) * best)
         volume = exposure.volume if exposure.volume is not None else cost / best
-        self._check_state(exposure.side, exclude=None)
-        if exposure.side is Side.BUY:
-            await self._check_new_risk(exposure.market, book, balances, cost)
-            self._check_caps(exposure.market, book, balances, cost, volume)
-            await self._check_share(exposure.market, book, balances, volume)
-        self._check_band(book, exposure.side, None)
-        sell_volume = None if exposure.side is Side.BUY else volume
-        self._check_balance(exposure.market, exposure.side, balances, cost, fee, sell_volume)
+        await self._verify(view, cost=cost, volume=volume, price=None, exclude=None)
 
-    async def _read(self, market: Market, side: Side) -> tuple[Orderbook, list[Balance], Decimal]:
+    async def _verify(self, view: _View, *, cost: Decimal, volume: Decimal,
+                      price: Decimal | None, exclude: str | None) -> None:
+        """Every rule in order; a buy adds new risk, a sell reduces it."""
+        if view.side is Side.BUY:
+            self._check_state(exclude=exclude)
+            await self._check_new_risk(view)
+            self._check_caps(view, cost, volume)
+            await self._check_share(view, volume)
+        self._check_band(view.book, view.side, price)
+        _check_balance(view, cost, volume)
+
+    async def _read(self, market: Market, side: Side) -> _View:
         if self.rules.kill_switch():
             # First, and before any I/O: hands off means hands off, even offline.
             raise OrderRefused(KILL_SWITCH, "the kill-switch file exists: no orders at all")
@@ -218,11 +215,9 @@ class PreTradeGate:
                                f"cannot read the book or account: {exc}") from exc
         if book.best_bid is None or book.best_ask is None or book.best_bid >= book.best_ask:
             raise OrderRefused(PRICE_BAND, f"the {market} book is not two-sided and uncrossed")
-        return book, balances, chance.taker_fee(side)
+        return _View(market, side, book, balances, chance.taker_fee(side))
 
-    def _check_state(self, side: Side, *, exclude: str | None) -> None:
-        if side is Side.SELL:
-            return
+    def _check_state(self, *, exclude: str | None) -> None:
         if self.rules.reduce_only:
             raise OrderRefused(REDUCE_ONLY, "risk.reduce_only is set: sells only")
         unknown = [o.client_order_id
@@ -232,33 +227,28 @@ class PreTradeGate:
             raise OrderRefused(UNSETTLED_ORDERS,
                                f"orders of unknown fate must be settled first: {unknown[:3]}")
 
-    async def _check_new_risk(self, market: Market, book: Orderbook,
-                              balances: Sequence[Balance], cost: Decimal) -> None:
+    async def _check_new_risk(self, view: _View) -> None:
         rules = self.rules
         if rules.daily_loss_limit_pct is None and rules.daily_loss_limit_krw is None:
             return
-        local = self._now().astimezone(KST)
-        day_start = datetime.combine(local.date(), time(0), tzinfo=KST)
+        day_start = start_of_day_kst(self._now())
         start = self._store.first_equity_since(rules.owner, day_start, rules.mode)
         if start is None:
             return  # the first cycle of the day sets the baseline
-        equity = await self._equity(market, book, balances)
-        loss = start - equity
-        if loss <= 0:
-            return
-        over_krw = rules.daily_loss_limit_krw is not None and loss >= rules.daily_loss_limit_krw
-        over_pct = (rules.daily_loss_limit_pct is not None and start > 0
-                    and loss >= rules.daily_loss_limit_pct * start)
-        if over_krw or over_pct:
-            raise OrderRefused(DAILY_LOSS_LIMIT,
-                               f"equity {equity} KRW is {loss} below today's first {start}")
+        equity = await self._equity(view)
+        if daily_loss_hit(start, equity - start, pct=rules.daily_loss_limit_pct,
+                          krw=rules.daily_loss_limit_krw):
+            raise OrderRefused(DAILY_LOSS_LIMIT, f"equity {equity} KRW is {start - equity} "
+                                                 f"below today's first {start}")
 
-    async def _equity(self, market: Market, book: Orderbook,
-                      balances: Sequence[Balance]) -> Decimal:
-        """Equity as the snapshot values it: every balance at its KRW last price."""
-        prices: dict[str, Decimal] = {market.base: _mid(book)}
-        others = [Market(KRW, b.currency) for b in balances
-                  if b.total > 0 and b.currency not in (KRW, market.base)]
+    async def _equity(self, view: _View) -> Decimal:
+        """Equity as the snapshot values it: every balance at its KRW last price. Read
+        once per check, and only by the rules that need it."""
+        if view.equity is not None:
+            return view.equity
+        prices: dict[str, Decimal] = {view.market.base: view.mid}
+        others = [Market(KRW, b.currency) for b in view.balances
+                  if b.total > 0 and b.currency not in (KRW, view.market.base)]
         if others:
             try:
                 known = {m.base for m in await self._data.markets()}
@@ -266,10 +256,10 @@ class PreTradeGate:
             except RetryableError as exc:
                 raise OrderRefused(DATA_UNAVAILABLE, f"cannot price the account: {exc}") from exc
             prices.update({t.market.base: t.last_price for t in tickers})
-        return estimate_total_krw(balances, prices).equity_krw
+        view.equity = estimate_total_krw(view.balances, prices).equity_krw
+        return view.equity
 
-    def _check_caps(self, market: Market, book: Orderbook, balances: Sequence[Balance],
-                    cost: Decimal, volume: Decimal) -> None:
+    def _check_caps(self, view: _View, cost: Decimal, volume: Decimal) -> None:
         rules = self.rules
         if rules.max_trade_value is not None and cost > rules.max_trade_value:
             raise OrderRefused(MAX_TRADE_VALUE,
@@ -277,22 +267,19 @@ class PreTradeGate:
                                f"{rules.max_trade_value} KRW")
         if rules.max_position_krw is None:
             return
-        held = sum((b.total for b in balances if b.currency == market.base), ZERO)
-        after = (held + volume) * _mid(book)
+        after = view.position_after(volume)
         if after > rules.max_position_krw:
             raise OrderRefused(MAX_POSITION_SIZE,
                                f"the position would be worth {after.quantize(ONE)} KRW, above"
                                f" the cap of {rules.max_position_krw} KRW")
 
-    async def _check_share(self, market: Market, book: Orderbook,
-                           balances: Sequence[Balance], volume: Decimal) -> None:
+    async def _check_share(self, view: _View, volume: Decimal) -> None:
         """The position cap as a share of equity; equity is read only when one is set."""
         share = self.rules.max_position_share
         if share is None:
             return
-        held = sum((b.total for b in balances if b.currency == market.base), ZERO)
-        after = (held + volume) * _mid(book)
-        cap = share * await self._equity(market, book, balances)
+        after = view.position_after(volume)
+        cap = share * await self._equity(view)
         if after > cap:
             raise OrderRefused(MAX_POSITION_SIZE,
                                f"the position would be worth {after.quantize(ONE)} KRW, above"
@@ -308,20 +295,41 @@ class PreTradeGate:
                                f"{what} {quoted} is {off.quantize(ONE)} bps from the book's "
                                f"mid {mid}; the band is {self.rules.price_band_bps} bps")
 
-    @staticmethod
-    def _check_balance(market: Market, side: Side, balances: Sequence[Balance],
-                       cost: Decimal, fee: Decimal, volume: Decimal | None) -> None:
-        if side is Side.BUY:
-            free = sum((b.balance for b in balances if b.currency == market.quote), ZERO)
-            need = cost * (ONE + fee)
-            unit = market.quote
-        else:
-            free = sum((b.balance for b in balances if b.currency == market.base), ZERO)
-            need = volume or ZERO
-            unit = market.base
-        if need > free:
-            raise OrderRefused(INSUFFICIENT_BALANCE,
-                               f"needs {need} {unit} with the fee, {free} {unit} is free")
+
+@dataclass(slots=True)
+class _View:
+    """What one check reads: the book, the balances and the taker fee, fetched together;
+    the account's equity is added once, if a rule asks for it."""
+
+    market: Market
+    side: Side
+    book: Orderbook
+    balances: Sequence[Balance]
+    fee: Decimal
+    equity: Decimal | None = None
+
+    @property
+    def mid(self) -> Decimal:
+        return _mid(self.book)
+
+    def free(self, currency: str) -> Decimal:
+        return sum((b.balance for b in self.balances if b.currency == currency), ZERO)
+
+    def position_after(self, volume: Decimal) -> Decimal:
+        """KRW value, at the mid, of the coin held once ``volume`` more is bought."""
+        held = sum((b.total for b in self.balances if b.currency == self.market.base), ZERO)
+        return (held + volume) * self.mid
+
+
+def _check_balance(view: _View, cost: Decimal, volume: Decimal) -> None:
+    market = view.market
+    if view.side is Side.BUY:
+        free, need, unit = view.free(market.quote), cost * (ONE + view.fee), market.quote
+    else:
+        free, need, unit = view.free(market.base), volume, market.base
+    if need > free:
+        raise OrderRefused(INSUFFICIENT_BALANCE,
+                           f"needs {need} {unit} with the fee, {free} {unit} is free")
 
 
 def _mid(book: Orderbook) -> Decimal:

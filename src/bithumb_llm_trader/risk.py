@@ -118,7 +118,8 @@ def assess_state(
     reasons: list[str] = []
     if kill_switch:
         reasons.append(KILL_SWITCH)
-    if _daily_loss_hit(config, start, pnl):
+    if daily_loss_hit(start, pnl, pct=config.daily_loss_limit_pct,
+                      krw=config.daily_loss_limit_krw):
         reasons.append(DAILY_LOSS_LIMIT)
     if unsettled_orders:
         reasons.append(UNSETTLED_ORDERS)
@@ -140,13 +141,18 @@ def assess_state(
     )
 
 
-def _daily_loss_hit(config: RiskConfig, start: Decimal, pnl: Decimal) -> bool:
+def daily_loss_hit(start: Decimal, pnl: Decimal, *, pct: Decimal | None,
+                   krw: Decimal | None) -> bool:
+    """Whether a day that began at ``start`` equity and is at ``pnl`` has lost the limit:
+    ``krw`` as an amount, or ``pct`` as a share of ``start`` (either off when None).
+
+    One rule for the cycle's trading state, a portfolio's halt and the pre-trade gate.
+    """
     loss = -pnl
     if loss <= 0:
         return False
-    if config.daily_loss_limit_krw is not None and loss >= config.daily_loss_limit_krw:
+    if krw is not None and loss >= krw:
         return True
-    pct = config.daily_loss_limit_pct
     return pct is not None and start > 0 and loss >= pct * start
 
 

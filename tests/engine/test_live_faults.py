@@ -47,7 +47,7 @@ async def test_crash_between_send_and_record_is_reconciled(tmp_path: Path) -> No
         await real_place(request)
         raise KeyboardInterrupt  # the process dies with the answer in hand
 
-    r.engine.steps._orders._exchange.place_order = place_then_die  # type: ignore[attr-defined]
+    r.engine.steps._orders.gate.place_order = place_then_die  # type: ignore[attr-defined]
     with pytest.raises(KeyboardInterrupt):
         await r.engine.run_cycle()
     assert len(r.standin.orders) == 1
@@ -86,7 +86,7 @@ async def test_unreachable_lookup_halts_trading_until_reconciled(tmp_path: Path)
             raise NetworkError("lookup timed out")
         return await real_get(**kwargs)
 
-    r.engine.steps._orders._exchange.get_order = flaky_get  # type: ignore[attr-defined]
+    r.engine.steps._orders.gate.get_order = flaky_get  # type: ignore[attr-defined]
     first = await r.engine.run_cycle()
     assert first.status == "failed" and "OrderStateUnknown" in (first.error or "")
     assert rows(r.store, "orders")[0]["state"] == "unknown"
