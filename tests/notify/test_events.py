@@ -91,13 +91,14 @@ def test_the_other_builders() -> None:
 
 def test_last_sent_at_seeds_the_daily_clock(receiver: Receiver, tmp_path: Path) -> None:
     db = store(tmp_path)
-    assert last_sent_at(db.engine, EventKind.DAILY_SUMMARY, "s") is None
+    assert last_sent_at(db.engine, EventKind.DAILY_SUMMARY, "s", "dry") is None
     notifier = Notifier(settings(receiver.url()), engine=db.engine)
     notifier.emit(events.daily_summary("s", "dry", Decimal(1), Decimal(0), Decimal(0),
                                        Decimal(0), T0))
     assert notifier.close(5)
-    assert last_sent_at(db.engine, EventKind.DAILY_SUMMARY, "s") == T0
-    assert last_sent_at(db.engine, EventKind.DAILY_SUMMARY, "other") is None
+    assert last_sent_at(db.engine, EventKind.DAILY_SUMMARY, "s", "dry") == T0
+    assert last_sent_at(db.engine, EventKind.DAILY_SUMMARY, "other", "dry") is None
+    assert last_sent_at(db.engine, EventKind.DAILY_SUMMARY, "s", "live") is None
 
 
 def test_the_engine_may_import_events_and_trackers() -> None:

@@ -51,7 +51,7 @@ def engine_notices(config: StrategyConfig, mode: Mode, emitter: Emitter,
         # A restart on the same day must not send the day's summary twice.
         from ..notify.record import last_sent_at
 
-        sent = last_sent_at(store.engine, EventKind.DAILY_SUMMARY, config.name)
+        sent = last_sent_at(store.engine, EventKind.DAILY_SUMMARY, config.name, mode.value)
     return CycleNotices(
         emitter, strategy=config.name, mode=mode.value, market=str(config.market),
         failures_threshold=section.consecutive_failures, summary_at=section.daily_summary_at,

@@ -125,16 +125,18 @@ def _row(outcome: Outcome) -> dict[str, object]:
             "status": outcome.status, "title": event.title[:_TITLE_MAX], "error": error}
 
 
-def last_sent_at(engine: Engine, kind: EventKind, strategy: str) -> datetime | None:
-    """When ``kind`` was last sent for ``strategy`` (to seed ``DailySummaryClock`` across
-    restarts); None when never, or when the table does not exist yet.
+def last_sent_at(engine: Engine, kind: EventKind, strategy: str,
+                 mode: str) -> datetime | None:
+    """When ``kind`` was last sent for ``strategy`` in ``mode`` (to seed
+    ``DailySummaryClock`` across restarts: a dry run's summary must not stand for the live
+    one); None when never, or when the table does not exist yet.
     """
     try:
         if notifications.name not in inspect(engine).get_table_names():
             return None
         query = select(func.max(notifications.c.created_at)).where(
-            notifications.c.strategy == strategy, notifications.c.event_kind == kind.value,
-            notifications.c.status == SENT)
+            notifications.c.strategy == strategy, notifications.c.mode == mode,
+            notifications.c.event_kind == kind.value, notifications.c.status == SENT)
         with engine.connect() as conn:
             value = conn.execute(query).scalar()
     except SQLAlchemyError as exc:
