@@ -9,7 +9,9 @@ names (that database holds Optuna's own tables only).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from itertools import islice
@@ -89,14 +91,14 @@ def evaluate_fold(config: StrategyConfig, data: Path, fold: Fold, out_of_sample:
 def window_results(config: StrategyConfig, data: Path, *, start: Any, end: Any,
                    decide_every: timedelta | None) -> dict[str, Any]:
     """The headline figures of one throwaway backtest of ``[start, end)``."""
-    logging.getLogger("bithumb_llm_trader").setLevel(logging.ERROR)  # refusals are figures
     store = open_store("sqlite://")
     try:
         settings = BacktestSettings(data=data, start=start, end=end,
                                     decide_every=decide_every, records="none")
-        result = asyncio.run(Backtest(config, settings, decider=rule_decider(config),
-                                      engines=replay_engine, store=store,
-                                      wall_clock=SystemClock()).run())
+        with _only_errors_logged():  # a trial's refusals are figures, not warnings
+            result = asyncio.run(Backtest(config, settings, decider=rule_decider(config),
+                                          engines=replay_engine, store=store,
+                                          wall_clock=SystemClock()).run())
     finally:
         store.close()
     figures: dict[str, Any] = jsonable({key: result.results.get(key) for key in KEPT})
@@ -116,3 +118,16 @@ def _span(data: Path) -> tuple[Any, Any, timedelta]:
     for last in candles:  # noqa: B007 - only the last one is wanted
         pass
     return head[0].start, last.start + interval, interval
+
+
+@contextlib.contextmanager
+def _only_errors_logged() -> Iterator[None]:
+    """The package logs errors only while a trial runs; its level is put back after, so
+    the process (a test run, the command's own lines) keeps its logging as it was."""
+    logger = logging.getLogger("bithumb_llm_trader")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
