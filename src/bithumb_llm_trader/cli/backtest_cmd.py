@@ -15,7 +15,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, TaskID, TextColumn
+from rich.progress import Progress, TextColumn
 from rich.table import Table
 
 from ..backtest import BacktestResult, BacktestSettings, ReplayProgress
@@ -37,6 +37,7 @@ from .common import (
     setup_logging,
     stderr,
 )
+from .live import LiveProgress
 
 DECIDERS = ("rules", "llm")
 
@@ -174,24 +175,14 @@ def _moment_text(moment: datetime | None) -> str:
     return n.MISSING if moment is None else f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
-class _ProgressView:
+class _ProgressView(LiveProgress):
     """One live line on stderr: where in the data the replay is and how it is doing."""
 
     def __init__(self, console: Console | None) -> None:
-        self._progress = None if console is None else Progress(
+        super().__init__(None if console is None else Progress(
             TextColumn("{task.description}"),
             console=console, auto_refresh=False, transient=True,
-        )
-        self._task: TaskID | None = None
-
-    def __enter__(self) -> _ProgressView:
-        if self._progress is not None:
-            self._progress.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        if self._progress is not None:
-            self._progress.stop()
+        ))
 
     def __call__(self, progress: ReplayProgress) -> None:
         if self._progress is None:

@@ -19,6 +19,7 @@ from rich.table import Table
 
 from . import numbers as n
 from .common import EXIT_OK, fail, handled_errors, load, print_json, stderr
+from .live import LiveProgress
 
 if TYPE_CHECKING:
     from ..optimize.search import FoldOutcome
@@ -96,23 +97,13 @@ def _window(figures: dict[str, Any]) -> str:
         else f"{start[:10]} → {end[:10]}"
 
 
-class _Bar:
+class _Bar(LiveProgress):
     """Trials done over trials asked, on stderr (nothing with ``--json``)."""
 
     def __init__(self, quiet: bool) -> None:
-        self._progress = None if quiet else Progress(
+        super().__init__(None if quiet else Progress(
             "trials", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=stderr(), transient=True)
-        self._task: Any = None
-
-    def __enter__(self) -> _Bar:
-        if self._progress is not None:
-            self._progress.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        if self._progress is not None:
-            self._progress.stop()
+            console=stderr(), transient=True))
 
     def __call__(self, done: int, total: int) -> None:
         if self._progress is None:
