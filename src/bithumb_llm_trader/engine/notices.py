@@ -15,6 +15,7 @@ from datetime import datetime, time
 from decimal import Decimal
 
 from ..domain import ZERO
+from ..errors import OrderStateUnknown
 from ..notify import ConsecutiveFailures, DailySummaryClock, Emitter, Event, events
 from ..risk import start_of_day_kst
 from .results import CycleResult
@@ -54,10 +55,9 @@ class CycleNotices:
         self._reconciled(state, at)
         self._state_change(state, at)
         self._filled(state, at)
-        if error is not None and type(error).__name__ == "OrderStateUnknown":
-            self._send(events.order_unknown(
-                self._strategy, self._mode, getattr(error, "client_order_id", "") or "?",
-                str(error), at, market=self._market))
+        if isinstance(error, OrderStateUnknown):
+            self._send(events.order_unknown(self._strategy, self._mode, error.client_order_id,
+                                            str(error), at, market=self._market))
         step = state.current if not result.ok else ""
         if not result.ok:
             self._send(events.cycle_failed(self._strategy, self._mode, step,

@@ -71,7 +71,6 @@ class CycleSteps:
         self._clock = clock
         self._ids = ids
         self._mode = executor.mode
-        self._dry_run = executor.mode.dry_run
         self._risk = risk
         self._orders = executor
         self._twap = twap
