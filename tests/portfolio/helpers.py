@@ -25,6 +25,7 @@ from bithumb_llm_trader.multi_agent import (
     SharedMarketData,
     ledger_key,
 )
+from bithumb_llm_trader.multi_agent.ledger import book_owner
 from bithumb_llm_trader.paper import PaperExchange
 from bithumb_llm_trader.ports import Decider
 from bithumb_llm_trader.records import TwapRunRecord
@@ -102,7 +103,8 @@ def rig(
                            api_secret=SECRET_KEY if live else None)
     store = open_store(f"sqlite:///{tmp_path / 'portfolio.db'}")
     for name, holdings in (ledgers or {}).items():
-        Ledger(store, ledger_key(PORTFOLIO, name), clock).seed(
+        owner = book_owner(PORTFOLIO, "live" if live else "dry")
+        Ledger(store, ledger_key(owner, name), clock).seed(
             {c: D(v) for c, v in holdings.items()})
     data = SharedMarketData(client)
     paper = None

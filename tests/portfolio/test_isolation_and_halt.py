@@ -145,3 +145,18 @@ async def test_a_cycle_that_cannot_start_fails_whole_and_the_next_recovers(
     assert r.balance("a", "KRW") < D(2000000)  # seeded with its slice after all
     runs = [row for row in rows(r.store, "cron_runs") if row["strategy"] == "portfolio"]
     assert sorted(row["status"] for row in runs) == ["failed", "ok"]
+
+
+async def test_a_live_portfolio_never_starts_from_a_dry_runs_ledgers(tmp_path: Path) -> None:
+    # The usual path: a dry run first, then live, in the same database. The dry ledgers
+    # hold paper money; the live ledgers are seeded from the live account alone.
+    dry = rig(tmp_path, [Member(strategy(tmp_path, "a"), "1", [buy()])],
+              balances={"KRW": "4000000"})
+    await dry.manager.run_cycle()
+    assert dry.balance("a", "BTC") > 0
+    live = rig(tmp_path, [Member(strategy(tmp_path, "a"), "1", [sell()])], live=True,
+               balances={"KRW": "2000000"})
+    await live.manager.run_cycle()
+    assert live.balance("a", "BTC") == 0  # nothing bought live; the paper coin is not here
+    assert live.balance("a", "KRW") <= D(2_000_000)
+    assert dry.balance("a", "BTC") > 0  # the dry ledger is left as it was

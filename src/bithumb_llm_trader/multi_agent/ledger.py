@@ -45,6 +45,17 @@ KEY_LIMIT = 64
 """Length of the store's strategy column, which holds the ledger key."""
 
 
+def book_owner(portfolio: str, mode: str) -> str:
+    """Under which name a portfolio keeps its ledgers and netting plans in ``mode``.
+
+    A dry run's paper ledgers must never be a live run's (the usual path runs dry first,
+    in the same database), so every mode but dry is a name of its own; dry keeps the
+    plain name it always had. Portfolio names are at most 32 of ``[A-Za-z0-9_.-]``, so
+    ``@`` cannot clash and the keys stay within ``KEY_LIMIT``.
+    """
+    return portfolio if mode == "dry" else f"{portfolio}@{mode}"
+
+
 def ledger_key(portfolio: str, strategy: str) -> str:
     """``<portfolio>/<strategy>``, or a digest of the strategy name when that is too long."""
     key = f"{portfolio}/{strategy}"

@@ -41,7 +41,7 @@ from . import capital
 from .batch import BatchSettler
 from .config import PortfolioConfig
 from .desk import NettingDesk, Outcome
-from .ledger import Ledger, LedgerExchange, ledger_key
+from .ledger import Ledger, LedgerExchange, book_owner, ledger_key
 from .loading import LoadFailure, MemberSpec
 from .market_cache import SharedMarketData
 from .netting import Intent
@@ -136,8 +136,9 @@ class MultiAgentPortfolioManager:
         self._opening: CycleOpening | None = None
         self._desk: NettingDesk | None = None
         self._cycle_settlements: list[Settlement] = []
-        self._book = NettingBook(store, config.name, clock)
-        self.ledgers = {name: Ledger(store, ledger_key(config.name, name), clock)
+        owner = book_owner(config.name, executor.mode.value)
+        self._book = NettingBook(store, owner, clock)
+        self.ledgers = {name: Ledger(store, ledger_key(owner, name), clock)
                         for name in self._members}
         self._ledgers_loaded = False
         self._unseeded: list[str] = []
