@@ -62,11 +62,18 @@ def twap_executor(config: StrategyConfig, *, exchange: Exchange, store: Store, c
                   events: Emitter | None = None) -> TWAPExecutor:
     """A TWAP executor for ``config`` whose slices pass the strategy's gate."""
     switch = kill_switch or kill_switch_file(config.risk.kill_switch_file)
-    orders = order_executor(exchange, market_data=exchange, account=exchange, store=store,
-                            clock=clock,
-                            rules=strategy_rules(config, mode, switch, holds_account))
+    orders = _strategy_orders(config, exchange, store, clock, mode, switch, holds_account)
     return TWAPExecutor(exchange, clock, store, strategy=config.name, orders=orders,
                         events=events)
+
+
+def _strategy_orders(config: StrategyConfig, exchange: Exchange, store: Store, clock: Clock,
+                     mode: Mode, kill_switch: Callable[[], bool],
+                     holds_account: Callable[[], bool]) -> OrderExecutor:
+    """The executor of one strategy's orders, gated by its own risk section."""
+    return order_executor(exchange, market_data=exchange, account=exchange, store=store,
+                          clock=clock,
+                          rules=strategy_rules(config, mode, kill_switch, holds_account))
 
 
 def live_snapshot(config: StrategyConfig, exchange: Exchange, clock: Clock) -> SnapshotProvider:
@@ -110,9 +117,7 @@ def trading_engine(
         events: where the TWAP tells how it ended; ``notices``: the cycle's events.
     """
     switch = kill_switch or kill_switch_file(config.risk.kill_switch_file)
-    orders = order_executor(exchange, market_data=exchange, account=exchange, store=store,
-                            clock=clock,
-                            rules=strategy_rules(config, mode, switch, holds_account))
+    orders = _strategy_orders(config, exchange, store, clock, mode, switch, holds_account)
     steps = CycleSteps(
         config, decider=decider, store=store, clock=clock, ids=ids,
         risk=RiskManager(config.risk, min_order_krw=config.allocation.min_order_krw),
