@@ -29,6 +29,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
 COMMANDS = ("run", "twap", "portfolio", "report", "backtest", "download-candles",
@@ -64,7 +65,8 @@ EXAMPLES = {
 
 
 def examples(command: str) -> str:
-    return "Examples:\n\n" + "\n\n".join(f"  {line}" for line in EXAMPLES[command])
+    # "\b" keeps click from re-wrapping the paragraph: one example a line, never split.
+    return "Examples:\n\n\b\n" + "\n".join(f"  {line}" for line in EXAMPLES[command])
 
 
 ConfigArg = Annotated[str, typer.Argument(

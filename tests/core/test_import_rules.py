@@ -76,6 +76,19 @@ def test_the_command_line_starts_without_the_application() -> None:
     assert _imported_after("import bithumb_llm_trader.main") == []
 
 
+def test_help_is_plain_and_loads_no_help_renderer() -> None:
+    """``--help`` is click's plain text: typer's rich help (``typer.rich_utils``, which
+    loads rich's Markdown and markdown-it) alone costs twice ``import typer``."""
+    code = (
+        "from bithumb_llm_trader.main import app\n"
+        "try:\n"
+        "    app(args=['--help'], prog_name='bithumb-trader')\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code == 0, exc.code\n"
+    )
+    assert _imported_after(code, (*HEAVY, "typer.rich_utils", "markdown_it")) == []
+
+
 def test_validate_never_imports_the_model_sdk() -> None:
     code = (
         "from bithumb_llm_trader.main import app\n"

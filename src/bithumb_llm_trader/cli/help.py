@@ -68,6 +68,16 @@ class PlainGroup(TyperGroup):
     def get_params(self, ctx: Any) -> list[Any]:
         return _plain(super().get_params(ctx))
 
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        # click cuts each summary at the terminal's width ("Replay historical..."); a
+        # summary is one sentence, so it is shown whole and wrapped instead.
+        rows = [(name, command.get_short_help_str(limit=300))
+                for name in self.list_commands(ctx)
+                if (command := self.get_command(ctx, name)) is not None and not command.hidden]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         name = args[0] if args else ""
         if name and not name.startswith("-") and not ctx.resilient_parsing \
