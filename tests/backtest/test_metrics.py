@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 from decimal import Decimal
 
 from bithumb_llm_trader.backtest.metrics import (
@@ -47,8 +48,6 @@ def test_a_flat_curve_has_no_ratios_and_minutes_make_a_year() -> None:
     for _ in range(3):
         curve.mark(D(5))
     assert (curve.sharpe, curve.sortino, curve.max_drawdown) == (None, None, 0.0)
-    from datetime import timedelta
-
     assert periods_per_year(timedelta(minutes=1)) == 525_600
 
 
@@ -97,3 +96,21 @@ def test_model_requests_and_cost_are_counted_for_a_language_model_only() -> None
     rules = DecisionTally()
     rules.on_signal(signal(False, None, 1))
     assert rules.model_requests == 0 and rules.summary()["actions"] == {"hold": 1}
+
+
+
+def test_the_same_value_marked_again_counts_as_an_equal_new_one() -> None:
+    # A flat wallet hands the curve the same Decimal object candle after candle.
+    high, low, higher = D(110), D(99), D(121)
+    values = [D(100), high, high, high, low, low, higher, higher]
+    fresh, repeated = EquityCurve(periods_per_year=4.0), EquityCurve(periods_per_year=4.0)
+    for minute, value in enumerate(values):
+        at = T0 + timedelta(minutes=minute)
+        fresh.mark(D(str(value)), at)  # a new object every time
+        repeated.mark(value, at)
+    fresh.end_at(at)
+    repeated.end_at(at)
+    assert repeated.drawdown() == fresh.drawdown()
+    assert repeated.drawdown()["recovered_at"] == T0 + timedelta(minutes=6)
+    assert (repeated.sharpe, repeated.sortino, repeated.total_return) == (
+        fresh.sharpe, fresh.sortino, fresh.total_return)

@@ -18,6 +18,7 @@ from decimal import Decimal
 from ..domain import UTC, Candle
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NO_BAR = datetime.min.replace(tzinfo=UTC)  # no candle starts before it
 
 
 def bar_start(moment: datetime, length: timedelta) -> datetime:
@@ -35,44 +36,49 @@ class BarBuilder:
         self._bar = bar
         self._open: Candle | None = None  # the bar's first candle; None between bars
         self._end = _EPOCH
+        self._last_start = _NO_BAR  # start of the bar's last candle (_NO_BAR between bars)
         self._high = self._low = self._close = self._volume = Decimal(0)
         self._value: Decimal | None = None
 
     def add(self, candle: Candle) -> Sequence[Candle]:
         """Add the next candle; returns the bars it completed (none, one, or two)."""
-        if self._open is not None and candle.start + self._candle < self._end:
-            self._extend(candle)  # inside the bar and not its last candle: most candles
-            return ()
-        done = []
-        if self._open is not None and candle.start >= self._end:
-            done.append(self._bar_so_far())
-        if self._open is None:
-            self._start_bar(candle)
-        else:
-            self._extend(candle)
-        if candle.start + self._candle >= self._end:
-            done.append(self._bar_so_far())
-        return done
-
-    def _start_bar(self, candle: Candle) -> None:
-        self._open = candle
-        self._end = bar_start(candle.start, self._bar) + self._bar
-        self._high, self._low, self._close = candle.high, candle.low, candle.close
-        self._volume, self._value = candle.volume, candle.value
-
-    def _extend(self, candle: Candle) -> None:
+        start = candle.start
+        last = start >= self._last_start  # the bar's last candle or later, or no bar open
+        if last and (self._open is None or start >= self._end):
+            return self._start_bar(candle)
+        # Inside the open bar: most candles, so inline and without a list.
         if candle.high > self._high:
             self._high = candle.high
         if candle.low < self._low:
             self._low = candle.low
         self._close = candle.close
         self._volume += candle.volume
-        self._value = None if self._value is None or candle.value is None else (
-            self._value + candle.value)
+        if self._value is not None:
+            self._value = None if candle.value is None else self._value + candle.value
+        return [self._bar_so_far()] if last else ()
+
+    def _start_bar(self, candle: Candle) -> list[Candle]:
+        """Open a bar with ``candle``; returns the bar a hole ended before it, if any,
+        and the new bar if it is complete (one candle long)."""
+        done = [] if self._open is None else [self._bar_so_far()]
+        start = candle.start
+        self._open = candle
+        end = self._end + self._bar  # the bar after the last; bar_start (dearer) if not
+        if not self._end <= start < end:
+            end = bar_start(start, self._bar) + self._bar
+        self._end = end
+        self._last_start = end - self._candle
+        self._high, self._low, self._close = candle.high, candle.low, candle.close
+        self._volume, self._value = candle.volume, candle.value
+        if start >= self._last_start:
+            done.append(self._bar_so_far())
+        return done
 
     def _bar_so_far(self) -> Candle:
         first = self._open
         assert first is not None
         self._open = None
-        return Candle(start=self._end - self._bar, open=first.open, high=self._high,
-                      low=self._low, close=self._close, volume=self._volume, value=self._value)
+        self._last_start = _NO_BAR
+        # Positional: a third faster than by keyword, once per bar.
+        return Candle(self._end - self._bar, first.open, self._high, self._low, self._close,
+                      self._volume, self._value)

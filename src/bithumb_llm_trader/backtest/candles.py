@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from itertools import pairwise
+from itertools import chain, pairwise
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -48,6 +47,7 @@ _PRICE_COLUMNS = {
 }
 _VALUE_COLUMNS = ("value", "acc_trade_price_krw", "candle_acc_trade_price", "acc_trade_price")
 _EXCHANGES = ("bithumb", "upbit")
+_ZERO = Decimal(0)  # Decimal against Decimal compares faster than against int 0
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 LOOKAHEAD = 64
 """How many candles to peek at before ``detect_interval``."""
@@ -85,37 +85,9 @@ class CandleFile:
         return named
 
     def __iter__(self) -> Iterator[Candle]:
-        stats = self.stats
-        with ExitStack() as files:
-            rows = _json_candles(self.path) if self.layout == "json" else self._csv(files)
-            last: datetime | None = None
-            for candle in rows:
-                stats.rows += 1
-                if last is not None and candle.start <= last:
-                    stats.out_of_order += 1
-                    continue
-                if not _plausible(candle):
-                    stats.invalid += 1
-                    continue
-                last = candle.start
-                stats.candles += 1
-                yield candle
-
-    def _csv(self, files: ExitStack) -> Iterator[Candle]:
-        """The file's rows as candles, parsed as they are read (``files`` closes it).
-
-        Built from C iterators (``map`` of the parser over the reader's non-empty rows),
-        not a generator of its own: one Python frame less for every candle of a file.
-        """
-        handle = files.enter_context(self.path.open(newline="", encoding="utf-8"))
-        _, first, header_line = _metadata(handle)
-        header = next(csv.reader([first]), None)
-        if header is None:
-            return iter(())
-        reader = csv.reader(handle)
-        parse = _row_parser([name.strip().lower() for name in header], self.path,
-                            lambda: header_line + reader.line_num)
-        return map(parse, filter(None, reader))
+        if self.layout == "json":
+            return _checked(_json_candles(self.path), self.stats)
+        return _csv_candles(self.path, self.stats)
 
 
 def open_candle_file(path: str | Path) -> CandleFile:
@@ -133,7 +105,7 @@ def open_candle_file(path: str | Path) -> CandleFile:
     if first.lstrip().startswith(("[", "{")):
         return CandleFile(target, "json", metadata)
     columns = [name.strip().lower() for name in next(csv.reader([first]), [])]
-    _row_parser(columns, target)  # refuses an unknown header now, not mid-replay
+    _columns(columns, target)  # refuses an unknown header now, not mid-replay
     return CandleFile(target, "csv", metadata)
 
 
@@ -173,52 +145,109 @@ def _exchange_in_name(name: str) -> str | None:
     return next((exchange for exchange in _EXCHANGES if exchange in lowered), None)
 
 
+def _checked(candles: Iterator[Candle], stats: ReadStats) -> Iterator[Candle]:
+    """``candles`` without those that repeat or go back in time, or cannot be a candle,
+    counted in ``stats`` (``_csv_candles`` does the same as it parses)."""
+    last: datetime | None = None
+    for candle in candles:
+        stats.rows += 1
+        if last is not None and candle.start <= last:
+            stats.out_of_order += 1
+            continue
+        if not _plausible(candle):
+            stats.invalid += 1
+            continue
+        last = candle.start
+        stats.candles += 1
+        yield candle
+
+
 def _plausible(candle: Candle) -> bool:
     low, high, open_, close = candle.low, candle.high, candle.open, candle.close
-    return (0 < low <= high and low <= open_ and low <= close
+    return (_ZERO < low <= high and low <= open_ and low <= close
             and high >= open_ and high >= close)
 
 
-class _RowParser:
-    """Turns one CSV row into a Candle, knowing which column holds what; ``line`` tells
-    an error which line of ``path`` it is on."""
+class _Decimals(dict[str, Decimal]):
+    """The Decimal of each text read lately: a minute file's prices repeat (nine reads
+    in ten find the text already parsed), and a lookup costs far less than parsing."""
 
-    def __init__(self, time_index: int, zone: timedelta, prices: tuple[int, ...],
-                 value_index: int | None, path: Path, line: Callable[[], int]) -> None:
-        open_, high, low, close, volume = prices
-        self._columns: tuple[int, timedelta, int, int, int, int, int, int | None] = (
-            time_index, zone, open_, high, low, close, volume, value_index)
-        self._path = path
-        self._line = line
-
-    def __call__(self, row: list[str]) -> Candle:
-        # Every row of a file comes through here: one unpacking, positional arguments.
-        time, zone, open_, high, low, close, volume, value = self._columns
-        try:
-            return Candle(
-                parse_time(row[time], zone), Decimal(row[open_]), Decimal(row[high]),
-                Decimal(row[low]), Decimal(row[close]), Decimal(row[volume]),
-                None if value is None else Decimal(row[value]),
-            )
-        except (IndexError, ValueError, InvalidOperation) as exc:
-            raise ConfigError(f"{self._path}:{self._line()}: not a candle row: {row!r}") from exc
+    def __missing__(self, text: str) -> Decimal:
+        if len(self) >= 16384:  # bounded (a few MB), whatever the file's length
+            self.clear()
+        value = self[text] = Decimal(text)
+        return value
 
 
-def _row_parser(columns: list[str], path: Path,
-                line: Callable[[], int] = lambda: 0) -> _RowParser:
+def _csv_candles(path: Path, stats: ReadStats) -> Iterator[Candle]:
+    """The candles of a CSV, read a line at a time and checked as ``_checked`` does.
+
+    One loop reads, parses and checks each row, with ``parse_time``'s usual case and
+    ``_plausible`` inlined: every call or generator step per row costs a few percent.
+    """
+    with path.open(newline="", encoding="utf-8") as handle:
+        _, first, number = _metadata(handle)  # number: the line before the next
+        header = next(csv.reader([first]), None)
+        if header is None:
+            return
+        time, zone, open_at, high_at, low_at, close_at, volume_at, value_at = _columns(
+            [name.strip().lower() for name in header], path)
+        prices = _Decimals()
+        from_iso = datetime.fromisoformat
+        last: datetime | None = None
+        for line in handle:
+            number += 1
+            if '"' not in line:  # nothing quoted: csv would split at every comma too
+                text = line.rstrip("\r\n")
+                if not text:
+                    continue  # a blank line: no row to csv either
+                row = text.split(",")
+            else:  # quoted fields, maybe spanning lines: csv reads the whole record
+                reader = csv.reader(chain((line,), handle))
+                row = next(reader)
+                number += reader.line_num - 1
+            try:
+                stamp = row[time]
+                if len(stamp) == 19 and stamp[10] in " T":  # as parse_time does
+                    start = from_iso(stamp + "+00:00")
+                    if zone:
+                        start -= zone
+                else:
+                    start = parse_time(stamp, zone)
+                open_, high, low = prices[row[open_at]], prices[row[high_at]], prices[row[low_at]]
+                close, volume = prices[row[close_at]], Decimal(row[volume_at])
+                value = None if value_at is None else Decimal(row[value_at])
+            except (IndexError, ValueError, InvalidOperation) as exc:
+                raise ConfigError(f"{path}:{number}: not a candle row: {row!r}") from exc
+            stats.rows += 1
+            if last is not None and start <= last:
+                stats.out_of_order += 1
+                continue
+            if not (_ZERO < low <= high and low <= open_ and low <= close
+                    and high >= open_ and high >= close):
+                stats.invalid += 1
+                continue
+            last = start
+            stats.candles += 1
+            yield Candle(start, open_, high, low, close, volume, value)
+
+
+def _columns(columns: list[str], path: Path) -> tuple[
+        int, timedelta, int, int, int, int, int, int | None]:
+    """Where the time (and its zone), open, high, low, close, volume and value are."""
     time_column = next((name for name in columns if name in _TIME_COLUMNS), None)
     missing = [kind for kind, names in _PRICE_COLUMNS.items()
                if not any(name in columns for name in names)]
     if time_column is None or missing:
         wanted = "a time column (timestamp or date_time_kst) and open, high, low, close, volume"
         raise ConfigError(f"{path}: unknown candle layout {columns!r}; expected {wanted}")
-    prices = tuple(
+    open_, high, low, close, volume = (
         next(columns.index(name) for name in names if name in columns)
         for names in _PRICE_COLUMNS.values()
     )
     value = next((columns.index(name) for name in _VALUE_COLUMNS if name in columns), None)
-    return _RowParser(columns.index(time_column), _TIME_COLUMNS[time_column], prices, value,
-                      path, line)
+    return (columns.index(time_column), _TIME_COLUMNS[time_column], open_, high, low, close,
+            volume, value)
 
 
 def parse_time(text: str, zone: timedelta) -> datetime:

@@ -312,7 +312,7 @@ class Replay:
         return snapshot_from_parts(
             self.config, taken_at=now,
             ticker=Ticker(market=self.config.market, last_price=self._price, timestamp=now),
-            orderbook=book, candles=self.window,
+            orderbook=book, candles=self.window, candles_in_order=True,  # built in order
             balances=await self.paper.accounts(),
             order_chance=await self.paper.order_chance(self.config.market),
             features=self.features.features(), book=summary,

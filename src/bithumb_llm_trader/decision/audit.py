@@ -36,6 +36,10 @@ def public_base_url(url: str | None) -> str | None:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
+_NOTHING_SENT = RequestAudit()
+"""The audit of a decider that sent nothing (rules, a cache hit); frozen, so shared."""
+
+
 def decision_payload(decision: TradeDecision) -> JsonDict:
     """The decision as a JSON-able dict: enums as their values, numbers as Decimals."""
     return {
@@ -60,7 +64,7 @@ def decision_records(
         "strategy": strategy,
         "created_at": created_at,
     }
-    audit = outcome.audit or RequestAudit()
+    audit = outcome.audit or _NOTHING_SENT
     request = DecisionRequestRecord(
         **common,
         decider=outcome.decider,

@@ -68,6 +68,7 @@ async def collect_snapshot(
         ticker=first.ticker,
         orderbook=first.orderbook,
         candles=kept,
+        candles_in_order=True,
         balances=first.balances,
         order_chance=first.order_chance,
         prices_krw=prices_krw,
@@ -117,6 +118,7 @@ def snapshot_from_parts(
     candles: Iterable[Candle],
     balances: Iterable[Balance],
     order_chance: OrderChance,
+    candles_in_order: bool = False,
     prices_krw: Mapping[str, Decimal] | None = None,
     features: CandleFeatures | None = None,
     book: BookSummary | None = None,
@@ -129,6 +131,9 @@ def snapshot_from_parts(
         ticker, orderbook, order_chance: of ``config.market``.
         candles: any order; those starting after ``taken_at`` are dropped, the rest
             sorted oldest first (a repeated start keeps the last one given).
+        candles_in_order: ``candles`` is already what ``candles_until`` returns (the
+            caller ran it, or built the candles in order itself, as a replay does);
+            they are kept as given, without checking all of them again every cycle.
         balances: the account's balances.
         prices_krw: KRW prices of other held coins; the traded coin is always priced
             at ``ticker.last_price``.
@@ -143,7 +148,7 @@ def snapshot_from_parts(
     """
     market, section = config.market, config.strategy
     _check_parts(market, taken_at, ticker, orderbook, order_chance)
-    kept = candles_until(candles, taken_at)
+    kept = tuple(candles) if candles_in_order else candles_until(candles, taken_at)
     if features is None:
         features = compute_features(kept, FeatureParams.from_config(section))
     prices = {**(prices_krw or {}), market.base: ticker.last_price}
