@@ -160,3 +160,21 @@ async def test_a_live_portfolio_never_starts_from_a_dry_runs_ledgers(tmp_path: P
     assert live.balance("a", "BTC") == 0  # nothing bought live; the paper coin is not here
     assert live.balance("a", "KRW") <= D(2_000_000)
     assert dry.balance("a", "BTC") > 0  # the dry ledger is left as it was
+
+
+async def test_one_bad_ticker_print_values_nothing_and_trades_nothing(tmp_path: Path) -> None:
+    """The account's prices size every slice: a print ten times the book must stop the
+    cycle before it starts, not make every strategy think it is six times richer."""
+    members = [Member(strategy(tmp_path, "a"), "0.5", [buy(), buy()]),
+               Member(strategy(tmp_path, "c", "KRW-ETH"), "0.5", [buy(), buy()])]
+    r = rig(tmp_path, members, balances={"KRW": "4000000", "ETH": "1"})
+    r.standin.other_markets["KRW-ETH"] = D(50_000_000)  # the ticker's; the book stays at 5M
+    failed = await r.manager.run_cycle()
+    assert failed.status == "failed" and failed.error is not None
+    assert "MarketDataRejected" in failed.error and "from the book mid" in failed.error
+    assert [s.status for s in failed.strategies] == ["skipped", "skipped"]
+    assert rows(r.store, "orders") == []
+    r.standin.other_markets["KRW-ETH"] = D(5_000_000)  # a sane print again
+    r.clock.advance(900)
+    recovered = await r.manager.run_cycle()
+    assert recovered.ok and r.balance("a", "BTC") > 0

@@ -14,6 +14,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 from ..domain import ZERO, Market, OrderChance, Side, round_krw
+from ..market.sanity import check_orderbook
 from ..order_ids import netting_id
 from . import capital
 from .desk import Outcome
@@ -71,11 +72,13 @@ class BatchSettler:
     async def _settle_market(self, market: Market, intents: list[Intent], run_id: str
                              ) -> Settlement:
         book = await self._data.orderbook(market)
-        if book.best_bid is None or book.best_ask is None:
-            raise RuntimeError(f"no two-sided orderbook for {market}; nothing netted")
+        # The strategies cross at the book's mid: a book that cannot be true (empty,
+        # crossed, unsorted, zero prices) would move value between their ledgers.
+        check_orderbook(book)
+        best_bid, best_ask = book.bids[0].price, book.asks[0].price
         chance = await self._chance(market)
         plan = plan_netting(netting_id(self._ids()), market, intents,
-                            price=cross_price(book.best_bid, book.best_ask),
+                            price=cross_price(best_bid, best_ask),
                             min_order_krw=chance.min_total)
         return await self._settler.settle(plan, run_id)
 

@@ -9,6 +9,7 @@ TWAPs, which every other strategy counts as spent.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +18,7 @@ from decimal import Decimal
 from ..config import RiskConfig
 from ..domain import ZERO, Balance, Market, Side, round_krw
 from ..market import Holding, estimate_total_krw
+from ..market.sanity import check_orderbook, check_ticker
 from ..records import TwapRunRecord, TwapSliceRecord
 from ..risk import RiskState, assess_state
 from .config import PortfolioConfig
@@ -51,16 +53,32 @@ def value(balances: Iterable[Balance], prices: Mapping[str, Decimal]) -> Valuati
                      unpriced=estimate.unpriced)
 
 
-async def read_prices(data: SharedMarketData, currencies: Iterable[str]) -> dict[str, Decimal]:
-    """KRW prices of ``currencies`` in one ticker request, remembered for the cycle."""
+async def read_prices(data: SharedMarketData, currencies: Iterable[str],
+                      max_deviation: Callable[[str], Decimal]) -> dict[str, Decimal]:
+    """KRW prices of ``currencies`` in one ticker request, remembered for the cycle,
+    each checked against its coin's book before it values anything.
+
+    The prices size every strategy's slice, so one bad print must not pass: each
+    ticker is held against its book (fetched through the cycle's cache, where the
+    strategies' snapshots find it again), within ``max_deviation(coin)`` of the mid,
+    as a strategy's own snapshot is.
+
+    Raises:
+        MarketDataRejected: a book that cannot be true, or a price too far from it
+            (the portfolio cycle does not start: nothing trades on it).
+    """
     listed = {market.base for market in await data.markets() if market.quote == KRW}
     wanted = sorted({c for c in currencies if c != KRW and c in listed})
     if not wanted:
         return {}
-    tickers = await data.tickers([Market(KRW, coin) for coin in wanted])
+    tickers = [ticker for ticker in await data.tickers([Market(KRW, coin) for coin in wanted])
+               if ticker.market.quote == KRW]
+    books = await asyncio.gather(*(data.orderbook(ticker.market) for ticker in tickers))
+    for ticker, book in zip(tickers, books, strict=True):
+        check_orderbook(book)
+        check_ticker(ticker, book, max_deviation(ticker.market.base))
     data.prime_tickers(tickers)
-    return {ticker.market.base: ticker.last_price for ticker in tickers
-            if ticker.market.quote == KRW}
+    return {ticker.market.base: ticker.last_price for ticker in tickers}
 
 
 def slice_krw(weight: Decimal, account_equity: Decimal) -> Decimal:

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..config import StrategyConfig
+from ..config.models import StrategySection
 from ..domain import ZERO, Mode, Order, Side, round_krw
 from ..engine import CycleResult, TradingEngine, new_run_id
 from ..execution import OrderExecutor
@@ -56,6 +57,10 @@ from .results import (
 from .settlement import NettingBook, Settlement, Settler
 
 log = logging.getLogger(__name__)
+
+DEFAULT_MAX_TICKER_DEVIATION: Decimal = StrategySection.model_fields[
+    "max_ticker_deviation_pct"].default
+"""For a held coin no strategy trades: what a strategy's snapshot allows by default."""
 
 TwapSource = Callable[[], Sequence[TwapRunRecord]]
 
@@ -246,7 +251,7 @@ class MultiAgentPortfolioManager:
         for name, member in self._members.items():
             currencies.add(member.config.market.base)
             currencies |= {b.currency for b in self.ledgers[name].balances()}
-        prices = await capital.read_prices(self._data, currencies)
+        prices = await capital.read_prices(self._data, currencies, self._max_deviation)
         account = capital.value(balances, prices)
         warnings = self._seed(account)
         halt = self._assess(account)
@@ -263,6 +268,13 @@ class MultiAgentPortfolioManager:
             warnings.append(f"no KRW price for {', '.join(account.unpriced)}; left out")
         return CycleOpening(prices, account, halt, remainders, over_slice, headroom,
                             tuple(warnings))
+
+    def _max_deviation(self, coin: str) -> Decimal:
+        """How far a coin's ticker may be from its book: the strictest setting of the
+        strategies trading it, else the default a strategy has."""
+        limits = [member.config.strategy.max_ticker_deviation_pct
+                  for member in self._members.values() if member.config.market.base == coin]
+        return min(limits, default=DEFAULT_MAX_TICKER_DEVIATION)
 
     def _over_slice(self, name: str, account: capital.Valuation,
                     prices: Mapping[str, Decimal]) -> Decimal:
