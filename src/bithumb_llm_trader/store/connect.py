@@ -101,12 +101,18 @@ def build_engine(url: str) -> Engine:
 
 
 def _server_args(url: URL) -> dict[str, Any]:
-    args: dict[str, Any] = {}
-    if "connect_timeout" not in url.query:
-        args["connect_timeout"] = CONNECT_TIMEOUT_S
-    if url.get_backend_name() in ("mysql", "mariadb") and "charset" not in url.query:
-        args["charset"] = "utf8mb4"
-    return args
+    """Connection settings a URL does not give itself: how long to wait, and the charset."""
+    args: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT_S}
+    if url.get_backend_name() in ("mysql", "mariadb"):
+        # PyMySQL waits on a silent socket forever unless told otherwise.
+        args.update(charset="utf8mb4", read_timeout=SERVER_SILENCE_S,
+                    write_timeout=SERVER_SILENCE_S)
+    elif url.get_backend_name() == "postgresql":
+        # libpq has no read timeout; TCP keepalives and an unacknowledged-data limit
+        # notice a server or a network that went away (a dead peer never answers).
+        args.update(keepalives=1, keepalives_idle=30, keepalives_interval=10,
+                    keepalives_count=3, tcp_user_timeout=SERVER_SILENCE_S * 1000)
+    return {name: value for name, value in args.items() if name not in url.query}
 
 
 def sqlite_path(url: URL) -> Path | None:
@@ -253,6 +259,12 @@ SCHEMA_LOCK_NAME = "bithumb_trader_schema"
 
 SCHEMA_LOCK_TIMEOUT_S = 60
 """Seconds to wait for another process that is creating or upgrading the schema."""
+
+SERVER_SILENCE_S = SCHEMA_LOCK_TIMEOUT_S + 30
+"""Seconds a database server may stay silent in the middle of a statement before it
+fails: longer than the longest wait asked of a server (the schema lock), and not
+forever, which is what a hung server or a dropped network would otherwise cost a cycle
+(with its lease and maybe an order in flight). A URL's own setting wins."""
 
 _MYSQL_LOCK_NAME_MAX = 64
 _MYSQL_RACE_CODES = frozenset({1050, 1061, 1062, 1826})  # exists: table, key name, entry, FK
