@@ -37,15 +37,22 @@ _TIME_COLUMNS: dict[str, timedelta] = {  # the UTC offset of naive times in the 
     "timestamp": timedelta(0), "time": timedelta(0), "date_time_utc": timedelta(0),
     "candle_date_time_utc": timedelta(0),
     "date_time_kst": _KST_OFFSET, "candle_date_time_kst": _KST_OFFSET,
+    # Korean headers (시간 time, 일시 date and time): exported in Korea, so in KST.
+    "시간": _KST_OFFSET, "일시": _KST_OFFSET,
 }
-_PRICE_COLUMNS = {
-    "open": ("open", "opening_price"),
-    "high": ("high", "high_price"),
-    "low": ("low", "low_price"),
-    "close": ("close", "trade_price"),
-    "volume": ("volume", "acc_trade_volume_btc", "candle_acc_trade_volume", "acc_trade_volume"),
+_PRICE_COLUMNS = {  # 시가 고가 저가 종가 거래량: open, high, low, close, volume
+    "open": ("open", "opening_price", "시가"),
+    "high": ("high", "high_price", "고가"),
+    "low": ("low", "low_price", "저가"),
+    "close": ("close", "trade_price", "종가"),
+    "volume": ("volume", "acc_trade_volume_btc", "candle_acc_trade_volume", "acc_trade_volume",
+               "거래량"),
 }
-_VALUE_COLUMNS = ("value", "acc_trade_price_krw", "candle_acc_trade_price", "acc_trade_price")
+_VALUE_COLUMNS = ("value", "acc_trade_price_krw", "candle_acc_trade_price", "acc_trade_price",
+                  "거래대금")
+_ENCODINGS = ("utf-8-sig", "cp949")
+"""Tried in turn on the header: UTF-8 (with or without the byte-order mark a
+spreadsheet writes), then CP949, the superset of EUC-KR that Korean Windows saves in."""
 _EXCHANGES = ("bithumb", "upbit")
 _ZERO = Decimal(0)  # Decimal against Decimal compares faster than against int 0
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -76,6 +83,7 @@ class CandleFile:
     layout: str
     metadata: dict[str, str] = field(default_factory=dict)
     stats: ReadStats = field(default_factory=ReadStats)
+    encoding: str = "utf-8"
 
     @property
     def source(self) -> str | None:
@@ -87,7 +95,7 @@ class CandleFile:
     def __iter__(self) -> Iterator[Candle]:
         if self.layout == "json":
             return _checked(_json_candles(self.path), self.stats)
-        return _csv_candles(self.path, self.stats)
+        return _csv_candles(self.path, self.stats, self.encoding)
 
 
 def open_candle_file(path: str | Path) -> CandleFile:
@@ -97,8 +105,9 @@ def open_candle_file(path: str | Path) -> CandleFile:
         ConfigError: the file is missing, or neither a known CSV header nor JSON.
     """
     target = Path(path)
+    encoding = _header_encoding(target)
     try:
-        with target.open(encoding="utf-8") as handle:
+        with target.open(encoding=encoding) as handle:
             metadata, first, _ = _metadata(handle)
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read candle file {target}: {exc}") from exc
@@ -106,7 +115,25 @@ def open_candle_file(path: str | Path) -> CandleFile:
         return CandleFile(target, "json", metadata)
     columns = [name.strip().lower() for name in next(csv.reader([first]), [])]
     _columns(columns, target)  # refuses an unknown header now, not mid-replay
-    return CandleFile(target, "csv", metadata)
+    return CandleFile(target, "csv", metadata, encoding=encoding)
+
+
+def _header_encoding(path: Path) -> str:
+    """The first of ``_ENCODINGS`` the top of ``path`` decodes in (the header is where
+    a file has text; the rows are digits): UTF-8 when none does, for its error."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return _ENCODINGS[0]  # the error is open_candle_file's to report
+    head = head[:head.rfind(b"\n") + 1] or head  # whole lines: no character cut in two
+    for encoding in _ENCODINGS:
+        try:
+            head.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    return _ENCODINGS[0]
 
 
 def detect_interval(candles: Sequence[Candle]) -> CandleInterval:
@@ -179,13 +206,13 @@ class _Decimals(dict[str, Decimal]):
         return value
 
 
-def _csv_candles(path: Path, stats: ReadStats) -> Iterator[Candle]:
+def _csv_candles(path: Path, stats: ReadStats, encoding: str = "utf-8") -> Iterator[Candle]:
     """The candles of a CSV, read a line at a time and checked as ``_checked`` does.
 
     One loop reads, parses and checks each row, with ``parse_time``'s usual case and
     ``_plausible`` inlined: every call or generator step per row costs a few percent.
     """
-    with path.open(newline="", encoding="utf-8") as handle:
+    with path.open(newline="", encoding=encoding) as handle:
         _, first, number = _metadata(handle)  # number: the line before the next
         header = next(csv.reader([first]), None)
         if header is None:
