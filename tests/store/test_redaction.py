@@ -7,17 +7,14 @@ import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 
 from bithumb_llm_trader.clock import ManualClock
 from bithumb_llm_trader.errors import StoreError
 from bithumb_llm_trader.store import is_unreachable, open_store, redact_url
-from bithumb_llm_trader.store.connect import CONNECT_TIMEOUT_S, build_engine, one_line
+from bithumb_llm_trader.store.connect import one_line
 from bithumb_llm_trader.store.redaction import scrub
 
 from ..servers import SERVER_ENV
@@ -130,23 +127,6 @@ def test_a_server_that_never_answers_times_out_as_unreachable(
                    clock=clock)
     assert is_unreachable(caught.value)
     assert time.monotonic() - started < 5
-
-
-@pytest.mark.parametrize("driver", ["mysql+pymysql", "postgresql+psycopg"])
-def test_server_connections_wait_ten_seconds_at_most(driver: str) -> None:
-    pytest.importorskip({"mysql+pymysql": "pymysql", "postgresql+psycopg": "psycopg"}[driver])
-    engine = build_engine(f"{driver}://root@192.0.2.1:1/test")
-    seen: dict[str, Any] = {}
-
-    @event.listens_for(engine, "do_connect")
-    def _capture(_dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]) -> None:
-        seen.update(cparams)
-        raise OperationalError("stop", {}, Exception("stop"))
-
-    with pytest.raises(OperationalError):
-        engine.connect()
-    engine.dispose()
-    assert seen["connect_timeout"] == CONNECT_TIMEOUT_S <= 10
 
 
 @pytest.mark.parametrize(("env", "change"), [

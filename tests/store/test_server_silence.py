@@ -19,7 +19,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from bithumb_llm_trader.store import connect
-from bithumb_llm_trader.store.connect import SCHEMA_LOCK_TIMEOUT_S, SERVER_SILENCE_S, build_engine
+from bithumb_llm_trader.store.connect import (
+    CONNECT_TIMEOUT_S,
+    SCHEMA_LOCK_TIMEOUT_S,
+    SERVER_SILENCE_S,
+    build_engine,
+)
 
 from ..servers import SERVER_ENV
 
@@ -38,6 +43,13 @@ def _settings(url: str) -> dict[str, Any]:
         engine.connect()
     engine.dispose()
     return seen
+
+
+@pytest.mark.parametrize("driver", ["mysql+pymysql", "postgresql+psycopg"])
+def test_server_connections_wait_ten_seconds_at_most(driver: str) -> None:
+    pytest.importorskip({"mysql+pymysql": "pymysql", "postgresql+psycopg": "psycopg"}[driver])
+    assert _settings(f"{driver}://root@192.0.2.1:1/test")["connect_timeout"] == (
+        CONNECT_TIMEOUT_S) <= 10
 
 
 def test_a_silent_server_is_given_up_on_after_the_longest_wait_we_ask_of_it() -> None:
