@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from bithumb_llm_trader.clock import ManualClock
 from bithumb_llm_trader.decision import DecisionOutcome, TradeDecision
 from bithumb_llm_trader.main import app
 from bithumb_llm_trader.report import Scope, build_report, open_report_source, parse_period
-from bithumb_llm_trader.report.models import compare_models
+from bithumb_llm_trader.report.models import compare_models, comparisons
 from bithumb_llm_trader.store import open_store
 
 from .conftest import NOW
@@ -125,3 +126,33 @@ def test_the_usual_report_shows_unknown_cost(models_db: str) -> None:
 def test_models_refuses_csv(models_db: str) -> None:
     result = _invoke(["--db", models_db, "--models", "--format", "csv"])
     assert result.exit_code == 2
+
+
+def _row(run: str, model: str, shadow: bool, action: str, price: str | None,
+         strategy: str = "alpha") -> tuple[Any, ...]:
+    """A ``model_rows_stmt`` row: only what the signal return reads is not a filler."""
+    return (run, model, shadow, action, None, 0, 0, None, 0, 1, False, None, strategy,
+            None if price is None else Decimal(price))
+
+
+def test_the_signal_return_follows_each_models_decisions_alike() -> None:
+    rows = [  # the primary buys at 100 and sells at 120; the shadow buys at 110, holds on
+        _row("r1", "big", False, "buy", "100"), _row("r1", "small", True, "hold", "100"),
+        _row("r2", "big", False, "hold", "110"), _row("r2", "small", True, "buy", "110"),
+        _row("r3", "big", False, "sell", "120"), _row("r3", "small", True, "buy", "120"),
+        _row("r4", "big", False, "hold", None), _row("r4", "small", True, "hold", None),
+        _row("r5", "big", False, "sell", "90"), _row("r5", "small", True, "hold", "90"),
+    ]
+    primary, shadow = comparisons(rows)
+    assert (primary.signal_return, primary.switches) == (Decimal("0.2"), 2)  # 100 -> 120
+    # long from 110 to 90 (a second buy adds nothing, a cycle with no price marks nothing)
+    assert shadow.switches == 1
+    assert shadow.signal_return == Decimal("-0.181818")  # 90 / 110 - 1, to 6 places
+
+
+def test_the_signal_return_of_several_strategies_is_their_mean() -> None:
+    rows = [_row("a1", "m", False, "buy", "100", "a"), _row("a2", "m", False, "hold", "110", "a"),
+            _row("b1", "m", False, "hold", "50", "b"), _row("b2", "m", False, "hold", "60", "b")]
+    (only,) = comparisons(rows)
+    assert only.signal_return == Decimal("0.05")  # (+10% + 0%) / 2
+    assert comparisons([_row("a1", "m", False, "buy", None)])[0].signal_return is None

@@ -5,8 +5,16 @@ apart, with: decisions, the share that were valid (no fault: a chosen HOLD is va
 HOLD for ``invalid_output``, ``timeout`` ... is not), agreement with the primary (the
 share of the runs both decided in which the action was the same), HTTP requests,
 tokens, cost (``None``, unknown, when any decision's model had no price) and mean
-latency. Shadow decisions are never traded, so there is no PnL of theirs to read back;
-agreement is the comparison the database can answer exactly.
+latency.
+
+Shadow decisions are never traded, so they have no PnL to read back. What each model's
+decisions would have earned is measured the same way for every model, the primary
+included: the SIGNAL RETURN of following them with the whole stake, from flat at the
+first decision in scope, long from a BUY until a SELL (a HOLD, valid or not, keeps what
+is held), marked at each cycle's last price (``cron_runs.last_price``), before fees;
+``switches`` counts the position changes (each would pay a fee). With several strategies
+in scope it is the mean of their returns. It compares signals like for like; it is not
+the primary's PnL (sizing, risk, stops, fees and fills are the report's other sections).
 """
 
 from __future__ import annotations
@@ -46,6 +54,8 @@ class ModelComparison:
     completion_tokens: int
     cost_usd: Decimal | None
     mean_latency_ms: Decimal | None
+    signal_return: Decimal | None = None  # None: no priced decision
+    switches: int = 0
 
 
 def compare_models(source: ReportSource, scope: Scope) -> list[ModelComparison]:
@@ -57,7 +67,8 @@ def compare_models(source: ReportSource, scope: Scope) -> list[ModelComparison]:
 
 def comparisons(rows: Iterable[Row[Any] | Sequence[Any]]) -> list[ModelComparison]:
     """Rows of ``model_rows_stmt``: run_id, model, shadow, action, hold_reason, prompt
-    and completion tokens, cost, latency, attempts, cached, created_at."""
+    and completion tokens, cost, latency, attempts, cached, created_at, strategy and
+    last price, oldest first."""
     listed = list(rows)
     primary_action = {row[0]: row[3] for row in listed if not row[2]}
     groups: dict[tuple[str, str], list[Sequence[Any]]] = {}
@@ -75,6 +86,7 @@ def _compare(model: str, role: str, rows: list[Sequence[Any]],
     paired = [row for row in rows if row[0] in primary_action]
     agreed = sum(1 for row in paired if primary_action[row[0]] == row[3])
     unknown_cost = any(row[7] is None and not row[10] for row in rows)
+    signal_return, switches = _signal_return(rows)
     return ModelComparison(
         model=model, role=role, decisions=count, valid=valid, valid_rate=ratio(valid, count),
         compared=len(paired) if role == SHADOW else 0,
@@ -85,7 +97,34 @@ def _compare(model: str, role: str, rows: list[Sequence[Any]],
         completion_tokens=sum(int(row[6] or 0) for row in rows),
         cost_usd=None if unknown_cost else sum((money(row[7]) for row in rows), Decimal(0)),
         mean_latency_ms=mean(sum(int(row[8] or 0) for row in rows), count, LATENCY_STEP),
+        signal_return=signal_return, switches=switches,
     )
+
+
+def _signal_return(rows: Sequence[Sequence[Any]]) -> tuple[Decimal | None, int]:
+    """The signal return of ``rows`` (one model's decisions, oldest first) and its
+    position changes: see the module docstring."""
+    by_strategy: dict[str, list[Sequence[Any]]] = {}
+    for row in rows:
+        if row[13] is not None:  # a cycle without a price (its snapshot failed) marks nothing
+            by_strategy.setdefault(row[12], []).append(row)
+    returns: list[Decimal] = []
+    switches = 0
+    for decisions in by_strategy.values():
+        growth, long, previous = Decimal(1), False, None
+        for row in decisions:
+            price = money(row[13])
+            if long and previous:
+                growth *= price / previous
+            previous = price
+            action = row[3]
+            if (action == "buy" and not long) or (action == "sell" and long):
+                long = not long
+                switches += 1
+        returns.append(growth - 1)
+    if not returns:
+        return None, 0
+    return ratio(sum(returns, Decimal(0)), len(returns)), switches
 
 
 def comparison_dicts(compared: Sequence[ModelComparison]) -> list[dict[str, Any]]:
@@ -97,16 +136,17 @@ def comparison_dicts(compared: Sequence[ModelComparison]) -> list[dict[str, Any]
 def render_models(compared: Sequence[ModelComparison], console: Console) -> None:
     """The comparison as one table."""
     table = Table(title="Models (primary and shadow)", title_justify="left",
-                  title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    for column in ("model", "role", "decisions", "valid", "agree", "HTTP", "in tok",
-                   "out tok", "cost USD", "mean ms"):
+                  title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False,
+                  collapse_padding=True)
+    for column in ("model", "role", "decided", "valid", "agree", "signal", "changes",
+                   "HTTP", "tokens in/out", "cost USD", "mean ms"):
         table.add_column(column, justify="left" if column in ("model", "role") else "right")
     for item in compared:
         table.add_row(
             item.model, item.role, f"{item.decisions:,}", _percent(item.valid_rate),
             "-" if item.role == PRIMARY else _percent(item.agreement),
-            f"{item.http_requests:,}", f"{item.prompt_tokens:,}",
-            f"{item.completion_tokens:,}",
+            _percent(item.signal_return), f"{item.switches:,}",
+            f"{item.http_requests:,}", f"{item.prompt_tokens:,}/{item.completion_tokens:,}",
             "unknown" if item.cost_usd is None else str(item.cost_usd),
             "-" if item.mean_latency_ms is None else str(item.mean_latency_ms),
         )
