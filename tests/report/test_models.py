@@ -114,6 +114,9 @@ def test_report_models_prints_the_comparison(models_db: str) -> None:
     models = json.loads(as_json.stdout)["models"]
     assert [m["role"] for m in models] == ["primary", "shadow"]
     assert models[1]["cost_usd"] is None and float(models[1]["agreement"]) == 0.75
+    # the primary held throughout: flat, no change; the shadow bought once, on its last cycle
+    assert (float(models[0]["signal_return"]), models[0]["switches"]) == (0.0, 0)
+    assert (float(models[1]["signal_return"]), models[1]["switches"]) == (0.0, 1)
 
 
 def test_the_usual_report_shows_unknown_cost(models_db: str) -> None:
