@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 from decimal import Decimal
 
 import pytest
@@ -10,6 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bithumb_llm_trader.backtest import BookModel, fit_book_model
+from bithumb_llm_trader.backtest.book_model import LazyBook, ModelSide
+from bithumb_llm_trader.backtest.market import ReplayMarket
+from bithumb_llm_trader.clock import ManualClock
 from bithumb_llm_trader.config.models import BacktestConfig
 from bithumb_llm_trader.domain import Level, Market, Orderbook, round_volume, tick_size
 from bithumb_llm_trader.market import summarize_book
@@ -122,3 +126,62 @@ def test_the_closed_form_summary_is_the_summary_of_the_built_book(
         return
     closed = model.sides_around(BTC, mid).summary(BTC, levels, depth)
     assert repr(closed) == repr(built)  # equal, and written with the same digits
+
+
+def test_a_lazy_book_builds_its_levels_once_when_first_read() -> None:
+    sides = BookModel.from_config(BacktestConfig()).sides_around(BTC, D(150_000_000))
+    calls = []
+
+    def levels() -> tuple[tuple[Level, ...], tuple[Level, ...]]:
+        calls.append(1)
+        return sides.asks.levels(), sides.bids.levels()
+
+    lazy = LazyBook(BTC, T0, levels)
+    assert (lazy.market, lazy.timestamp) == (BTC, T0)
+    assert not calls  # nothing read yet
+
+    plain = sides.book(BTC, T0)
+    assert lazy.bids == plain.bids and lazy.asks == plain.asks
+    assert lazy.best_ask == plain.best_ask and lazy.mid == plain.mid
+    assert len(calls) == 1
+    with pytest.raises(AttributeError):
+        lazy.depth  # noqa: B018  # only the two sides are built on demand
+
+
+def test_a_lazy_book_compares_hashes_and_pickles_as_the_plain_book() -> None:
+    sides = BookModel.from_config(BacktestConfig()).sides_around(BTC, D(150_000_000))
+    plain = sides.book(BTC, T0)
+
+    def lazy() -> LazyBook:
+        return LazyBook(BTC, T0, lambda: (sides.asks.levels(), sides.bids.levels()))
+
+    assert lazy() == plain and plain == lazy() and hash(lazy()) == hash(plain)
+    assert lazy() != Orderbook(market=BTC, timestamp=T0, asks=plain.asks, bids=())
+    assert {plain: 1}[lazy()] == 1
+    assert repr(lazy()) == repr(plain).replace("Orderbook(", "LazyBook(", 1)
+    copied = pickle.loads(pickle.dumps(lazy()))
+    assert copied == plain and copied.asks == plain.asks
+
+
+def test_the_replay_market_builds_no_level_for_a_summary() -> None:
+    model = BookModel.from_config(BacktestConfig())
+    expected = model.book_around(BTC, D(150_000_000), T0)
+    market = ReplayMarket(BTC, model, ManualClock(T0))
+    market.quote_at(D(150_000_000))
+    built = []
+    original = ModelSide.levels
+
+    def counted(side: ModelSide) -> tuple[Level, ...]:
+        built.append(side)
+        return original(side)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ModelSide, "levels", counted)
+        summary = market.summary(10, D(50))
+        book = market.book()
+        assert not built
+        assert summary == summarize_book(expected, 10, D(50))
+        assert book == expected
+        assert len(built) == 2  # asks and bids, once
+        market.quote_at(D(150_000_000))  # the same price again: its levels are reused
+        assert market.book().asks == book.asks and len(built) == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from enum import Enum
 from typing import Any
 
 import pytest
@@ -238,3 +239,11 @@ def test_any_out_of_range_value_is_named(data: dict[str, Any], name: str) -> Non
 def test_the_hold_constructor_is_a_valid_decision() -> None:
     hold = TradeDecision.hold("x" * 1000)
     assert parse_decision(decision_payload(hold)) == hold
+
+
+@given(valid_decisions())
+def test_the_payload_is_the_dump_of_the_decision_with_enum_values(data: dict[str, Any]) -> None:
+    decision = parse_decision(data)
+    dumped = {name: value.value if isinstance(value, Enum) else value
+              for name, value in decision.model_dump().items()}
+    assert list(decision_payload(decision).items()) == list(dumped.items())  # order too

@@ -120,3 +120,15 @@ def test_decide_reads_the_snapshot_and_is_deterministic() -> None:
     assert first.decision.action is Action.BUY
     assert first.decision.agent_intent is AgentIntent.ADD
     assert RuleBasedDecider.name == "rules"
+
+
+def test_a_hold_is_shared_by_the_decisions_that_give_the_same_reason() -> None:
+    decider = RuleBasedDecider(PARAMS)
+    no_trend = replace(UPTREND, ema_fast=98_000_000.0)
+    first = decider.evaluate(no_trend, FLAT)
+    assert first.decision.rationale == "no signal: trend not up, RSI 55.0"
+    assert decider.evaluate(no_trend, FLAT) is first  # outcomes are frozen: one will do
+    other = decider.evaluate(replace(no_trend, rsi=56.0), FLAT)
+    assert other is not first and other.decision.rationale.endswith("RSI 56.0")
+    warming = decider.evaluate(replace(no_trend, rsi=None), FLAT)
+    assert warming.hold_reason == "warmup" and warming.errors == (warming.decision.rationale,)

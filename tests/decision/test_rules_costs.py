@@ -84,3 +84,11 @@ def test_a_position_held_before_the_first_decision_may_be_sold_at_once() -> None
     decider = RuleBasedDecider(RuleParams(min_hold=2 * HOUR))
     held = replace(snapshot(), features=DOWNTREND)
     assert asyncio.run(decider.decide(PROMPT, held)).decision.action is Action.SELL
+
+
+def test_a_held_entry_says_which_target_missed_which_cost() -> None:
+    held = RuleBasedDecider(RuleParams(edge_margin=D(1))).evaluate(
+        UPTREND, D(0), round_trip_cost=D("0.0205"), now=TAKEN_AT)
+    assert held.decision.rationale == (
+        "target 0.0400 does not clear the round-trip cost 0.020500 x 2")
+    assert (held.decision.agent_intent.value, held.errors) == ("hold", ())

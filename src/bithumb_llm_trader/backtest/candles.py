@@ -197,10 +197,12 @@ def _plausible(candle: Candle) -> bool:
 
 class _Decimals(dict[str, Decimal]):
     """The Decimal of each text read lately: a minute file's prices repeat (nine reads
-    in ten find the text already parsed), and a lookup costs far less than parsing."""
+    in ten find the text already parsed), and a lookup costs far less than parsing.
+    Prices seen lately are near the price now, so a few hundred suffice (a larger
+    bound was no faster, and its growth showed in the replay's memory check)."""
 
     def __missing__(self, text: str) -> Decimal:
-        if len(self) >= 16384:  # bounded (a few MB), whatever the file's length
+        if len(self) >= 256:  # bounded, whatever the file's length
             self.clear()
         value = self[text] = Decimal(text)
         return value

@@ -3,8 +3,9 @@
 The replay moves the price as it goes: to the next candle's open before a decision's
 order is sent (fills happen at t+1's open), to the stop or target price for a
 protective exit, and to a candle's whole range when resting limit orders are
-re-checked. The book is built only when something asks for it; books and their
-summaries are kept for the prices seen most recently, since prices come back.
+re-checked. The book is built only when something asks for it, and its levels only
+when something reads them (``LazyBook``); books and their summaries are kept for the
+prices seen most recently, since prices come back.
 """
 
 from __future__ import annotations
@@ -19,19 +20,28 @@ from decimal import Decimal
 from ..domain import Candle, CandleInterval, Market, Orderbook, Ticker
 from ..market import BookSummary, summarize_book
 from ..ports import Clock
-from .book_model import BookModel, BookSides
+from .book_model import AsksAndBids, BookModel, BookSides, LazyBook
 
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 RECENT_BOOKS = 256
 """Books kept for prices seen lately: a minute's close is often a recent minute's close
-again (63% of September 2025's decisions), and each book is about 5 KB."""
+again (63% of September 2025's decisions); each is about 1.6 KB, 5 KB once its levels
+are read."""
 
 
 @dataclass(slots=True)
 class _Known:
-    book: Orderbook
-    sides: BookSides | None  # what a book around one price was built from
+    """What the book around one price (or a candle's range) is made of."""
+
+    sides: BookSides | None  # what a book around one price is built from; None: a range
+    levels: AsksAndBids | None = None
     summary: BookSummary | None = None
+
+    def book_levels(self) -> AsksAndBids:
+        if self.levels is None:
+            assert self.sides is not None
+            self.levels = self.sides.asks.levels(), self.sides.bids.levels()
+        return self.levels
 
 
 class ReplayMarket:
@@ -55,53 +65,50 @@ class ReplayMarket:
 
     def quote_at(self, price: Decimal) -> None:
         """From now on the market trades around ``price``."""
-        self._price, self._range, self._book = price, None, None
+        self._price, self._range, self._book, self._known = price, None, None, None
 
     def trade_through(self, low: Decimal, high: Decimal) -> None:
         """From now on the book spans a candle's range (see ``BookModel.range_book``)."""
-        self._range, self._book = (low, high), None
+        self._range, self._book, self._known = (low, high), None, None
 
     def book(self) -> Orderbook:
         if self._book is None:
-            self._book = self._build(self._clock.now())
+            self._book = LazyBook(self._market, self._clock.now(), self._find().book_levels)
         return self._book
 
     def summary(self, levels: int, depth_bps: Decimal) -> BookSummary:
         """``summarize_book`` of the current book, computed once per book kept (from the
         model's numbers when the book is one around a price)."""
-        book = self.book()
-        known = self._known
-        assert known is not None
+        known = self._find()
         if known.summary is None or (known.summary.levels, known.summary.depth_bps) != (
                 levels, depth_bps):
-            known.summary = summarize_book(book, levels, depth_bps) if known.sides is None else (
-                known.sides.summary(self._market, levels, depth_bps))
+            known.summary = summarize_book(self.book(), levels, depth_bps) if (
+                known.sides is None) else known.sides.summary(self._market, levels, depth_bps)
         return known.summary
 
-    def _build(self, now: datetime) -> Orderbook:
-        """The book of the moment; a price seen lately reuses its levels.
+    def _find(self) -> _Known:
+        """What the book of the moment is made of; a price seen lately reuses it.
 
         A minute's close is often the next minute's open, so the book a decision sees
         and the one its order fills against are frequently the same levels.
         """
+        if self._known is not None:
+            return self._known
         key = self._range or (self._price,)
         known = self._recent.get(key)
         if known is None:
             if self._range is not None:
-                known = _Known(self._model.range_book(self._market, *self._range, now), None)
+                book = self._model.range_book(self._market, *self._range, self._clock.now())
+                known = _Known(None, (book.asks, book.bids))
             else:
-                sides = self._model.sides_around(self._market, self._price)
-                known = _Known(sides.book(self._market, now), sides)
+                known = _Known(self._model.sides_around(self._market, self._price))
             self._recent[key] = known
             if len(self._recent) > RECENT_BOOKS:
                 self._recent.popitem(last=False)
         else:
             self._recent.move_to_end(key)
         self._known = known
-        if known.book.timestamp == now:
-            return known.book
-        return Orderbook(market=self._market, timestamp=now, asks=known.book.asks,
-                         bids=known.book.bids)
+        return known
 
     async def markets(self) -> list[Market]:
         return [self._market]

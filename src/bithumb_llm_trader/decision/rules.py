@@ -6,6 +6,7 @@ without an OpenAI key, backtests, and as the baseline an LLM strategy has to bea
 
 from __future__ import annotations
 
+import functools
 import math
 from datetime import datetime, timedelta
 from decimal import ROUND_UP, Decimal
@@ -21,6 +22,8 @@ MAX_STOP = Decimal("0.5")
 MAX_TAKE_PROFIT = Decimal(1)
 _NEEDED = ("close", "ema_fast", "ema_slow", "rsi", "atr")
 _BPS = Decimal(10_000)
+_CACHED_HOLDS = 256
+"""HOLD outcomes kept for reuse: the same rationales (an RSI to one decimal) recur."""
 
 
 class RuleBasedDecider:
@@ -77,6 +80,8 @@ class RuleBasedDecider:
         self._last_size: Decimal | None = None
         self._bought_at: datetime | None = None
         self._exited_at: datetime | None = None
+        # Shared, as outcomes are frozen: building one was half the cost of deciding.
+        self._held = functools.lru_cache(maxsize=_CACHED_HOLDS)(self._hold_outcome)
 
     def __repr__(self) -> str:
         return f"RuleBasedDecider({self.params!r})"
@@ -111,23 +116,28 @@ class RuleBasedDecider:
         if not all(math.isfinite(value) for value in values.values()):
             return self._hold("features are not finite numbers", reason="bad_features")
         holding = position_size > 0
-        decision = self._rule_decision(values, holding=holding)
-        held = self._cost_rules(decision, holding, round_trip_cost, now)
+        signal = self._rule_signal(values, holding=holding)
+        if not isinstance(signal, Action):  # (an Action is a str too)
+            return self._held(signal, None, ())
+        # The stops before the decision: most buys are held by the cost rules, and
+        # a decision is built (and validated) only for the trade that goes.
+        stops = self._stops(values["atr"], values["close"]) if signal is Action.BUY else None
+        held = self._cost_rules(stops, holding, round_trip_cost, now)
         if held is not None:
-            return self._outcome(TradeDecision.hold(held[1]), hold_reason=held[0])
-        return self._outcome(decision)
+            return self._held(held[1], held[0], ())
+        return self._outcome(self._exit(values) if stops is None else
+                             self._buy(values, stops, holding=holding))
 
-    def _cost_rules(self, decision: TradeDecision, holding: bool, cost: Decimal | None,
-                    now: datetime | None) -> tuple[str, str] | None:
-        """Why ``decision`` must wait (reason, rationale), or None when it may go."""
+    def _cost_rules(self, stops: tuple[Decimal, Decimal] | None, holding: bool,
+                    cost: Decimal | None, now: datetime | None) -> tuple[str, str] | None:
+        """Why a buy with ``stops``, or a sell (None), must wait (reason, rationale), or
+        None when it may go."""
         params = self.params
-        if decision.action is Action.SELL:
+        if stops is None:
             return self._too_soon(now, self._bought_at, params.min_hold, "min_hold",
                                   "held") if holding else None
-        if decision.action is not Action.BUY:
-            return None
-        target = decision.take_profit_pct
-        if params.cost_filter and cost is not None and target is not None:
+        target = stops[1]
+        if params.cost_filter and cost is not None:
             needed = (1 + params.edge_margin) * cost
             if target < needed:
                 return "cost", (f"target {target} does not clear the round-trip cost {cost:.6f}"
@@ -145,29 +155,30 @@ class RuleBasedDecider:
             return None
         return reason, f"{reason}: {now - since} since the {what}, waiting {wait}"
 
-    def _rule_decision(self, f: dict[str, float], *, holding: bool) -> TradeDecision:
+    def _rule_signal(self, f: dict[str, float], *, holding: bool) -> Action | str:
+        """SELL or BUY by rules 2 and 3, or why neither (rule 4)."""
         params = self.params
-        trend_down = f["ema_fast"] < f["ema_slow"]
-        overbought = f["rsi"] > float(params.rsi_sell_above)
-        if holding and (trend_down or overbought):
-            why = "trend turned down (ema_fast < ema_slow)" if trend_down else (
-                f"RSI {f['rsi']:.1f} above {params.rsi_sell_above}"
-            )
-            return TradeDecision(
-                action=Action.SELL,
-                confidence=params.confidence,
-                agent_intent=AgentIntent.EXIT,
-                rationale=f"exit: {why}",
-            )
+        if holding and (f["ema_fast"] < f["ema_slow"] or f["rsi"] > float(params.rsi_sell_above)):
+            return Action.SELL
         trend_up = f["ema_fast"] > f["ema_slow"] and f["close"] > f["ema_slow"]
         if trend_up and f["rsi"] < float(params.rsi_buy_below):
-            return self._buy(f, holding=holding)
-        return TradeDecision.hold(
-            f"no signal: trend {'up' if trend_up else 'not up'}, RSI {f['rsi']:.1f}"
+            return Action.BUY
+        return f"no signal: trend {'up' if trend_up else 'not up'}, RSI {f['rsi']:.1f}"
+
+    def _exit(self, f: dict[str, float]) -> TradeDecision:
+        why = "trend turned down (ema_fast < ema_slow)" if f["ema_fast"] < f["ema_slow"] else (
+            f"RSI {f['rsi']:.1f} above {self.params.rsi_sell_above}"
+        )
+        return TradeDecision(
+            action=Action.SELL,
+            confidence=self.params.confidence,
+            agent_intent=AgentIntent.EXIT,
+            rationale=f"exit: {why}",
         )
 
-    def _buy(self, f: dict[str, float], *, holding: bool) -> TradeDecision:
-        stop, take_profit = self._stops(f["atr"], f["close"])
+    def _buy(self, f: dict[str, float], stops: tuple[Decimal, Decimal], *,
+             holding: bool) -> TradeDecision:
+        stop, take_profit = stops
         return TradeDecision(
             action=Action.BUY,
             confidence=self.params.confidence,
@@ -191,7 +202,11 @@ class RuleBasedDecider:
         return stop, take_profit
 
     def _hold(self, rationale: str, *, reason: str) -> DecisionOutcome:
-        return self._outcome(TradeDecision.hold(rationale), hold_reason=reason, errors=(rationale,))
+        return self._held(rationale, reason, (rationale,))
+
+    def _hold_outcome(self, rationale: str, reason: str | None,
+                      errors: tuple[str, ...]) -> DecisionOutcome:
+        return self._outcome(TradeDecision.hold(rationale), hold_reason=reason, errors=errors)
 
     def _outcome(
         self,

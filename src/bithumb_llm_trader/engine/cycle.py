@@ -68,6 +68,7 @@ class TradingEngine:
     ) -> None:
         self.config = config
         self.mode = Mode(mode)
+        self._mode_value = self.mode.value  # an enum's value is a Python property: read once
         self.history: deque[CycleResult] = deque(maxlen=history_size)
         self._store = store
         self._cycle_writes: Callable[[], AbstractContextManager[None]] = (
@@ -99,7 +100,7 @@ class TradingEngine:
     async def _run_steps(self, state: CycleState) -> tuple[CycleResult, Exception | None]:
         self._store.write([RunRecord(
             run_id=state.run_id, strategy=self.config.name, market=str(self.config.market),
-            mode=self.mode.value, started_at=state.started_at,
+            mode=self._mode_value, started_at=state.started_at,
         )])
         error: str | None = None
         fault: Exception | None = None
@@ -193,9 +194,9 @@ class TradingEngine:
             self.config.risk,
             equity_krw=snapshot.account.equity_krw,
             day_start_equity=self._store.first_equity_since(self.config.name, day_start,
-                                                            self.mode.value),
+                                                            self._mode_value),
             kill_switch=self._kill_switch(),
-            last_trade_at=self._store.last_trade_at(self.config.name, self.mode.value),
+            last_trade_at=self._store.last_trade_at(self.config.name, self._mode_value),
             now=now,
             unsettled_orders=bool(state.unresolved_orders),
         )
@@ -213,7 +214,7 @@ class TradingEngine:
         result = state.result(
             strategy=self.config.name,
             market=str(self.config.market),
-            mode=self.mode.value,
+            mode=self._mode_value,
             finished_at=finished,
             error=error,
         )

@@ -71,6 +71,7 @@ class CycleSteps:
         self._clock = clock
         self._ids = ids
         self._mode = executor.mode
+        self._mode_value = executor.mode.value  # an enum's value is a Python property
         self._risk = risk
         self._orders = executor
         self._twap = twap
@@ -85,7 +86,7 @@ class CycleSteps:
     async def reconcile(self, state: CycleState) -> dict[str, Any]:
         """Settle orders a previous run left open, sent-but-unrecorded, or unknown."""
         settled, still_open, unresolved = [], [], []
-        for record in self._store.unsettled_orders(self.strategy, self._mode.value):
+        for record in self._store.unsettled_orders(self.strategy, self._mode_value):
             try:
                 updated = await self._orders.reconcile(record)
             except RetryableError as exc:
@@ -119,12 +120,12 @@ class CycleSteps:
     def _protect(self, state: CycleState) -> dict[str, Any]:
         snapshot = state.require_snapshot()
         market = str(snapshot.market)
-        guard = self._store.load_guard(self.strategy, market, self._mode.value)
+        guard = self._store.load_guard(self.strategy, market, self._mode_value)
         held = snapshot.position.size * snapshot.last_price
         if held < max(self._config.allocation.min_order_krw, snapshot.order_chance.min_total):
             # Flat, or dust too small to sell: nothing a stop could protect.
             if guard is not None:
-                self._store.clear_guard(self.strategy, market, self._mode.value)
+                self._store.clear_guard(self.strategy, market, self._mode_value)
             return {"position": "flat" if snapshot.position.size <= 0 else "dust"}
         if guard is None:
             return {"guard": None}
@@ -325,7 +326,7 @@ class CycleSteps:
         position = snapshot.position
         if verdict.side is Side.SELL:
             if report.filled_volume >= position.size:
-                self._store.clear_guard(self.strategy, market, self._mode.value)
+                self._store.clear_guard(self.strategy, market, self._mode_value)
             return
         if report.filled_volume <= 0:
             return
@@ -338,7 +339,7 @@ class CycleSteps:
         """A buy that filled while nobody was watching still gets its stop and target."""
         if record.side != Side.BUY.value or record.executed_volume <= 0:
             return
-        if self._store.load_guard(self.strategy, record.market, self._mode.value) is not None:
+        if self._store.load_guard(self.strategy, record.market, self._mode_value) is not None:
             return
         entry = record.executed_funds / record.executed_volume
         self._save_guard(record.market, entry, None, None, run_id)
@@ -349,7 +350,7 @@ class CycleSteps:
     ) -> None:
         risk = self._config.risk
         self._store.save_guard(PositionGuardRecord(
-            strategy=self.strategy, market=market, mode=self._mode.value,
+            strategy=self.strategy, market=market, mode=self._mode_value,
             stop_loss_price=stop_price(entry, stop_pct or risk.stop_loss_pct),
             take_profit_price=take_profit_price(entry, take_pct or risk.take_profit_pct),
             entry_price=entry.quantize(Decimal("0.00000001")),
