@@ -196,11 +196,13 @@ def _share(part: Decimal, whole: Decimal | None) -> Decimal | None:
     return None if not whole else (part / whole).quantize(RETURN_STEP)
 
 
-def summary_run(result: BacktestResult, *, finished_at: datetime) -> RunRecord:
-    """The ``cron_runs`` row that carries a backtest's result (see the module docstring)."""
+def summary_run(result: BacktestResult, *, finished_at: datetime,
+                status: str = "ok") -> RunRecord:
+    """The ``cron_runs`` row that carries a backtest's result (see the module docstring);
+    ``status`` is ``interrupted`` for one stopped before the end of its data."""
     return RunRecord(
         run_id=result.backtest_id, strategy=result.strategy, market=result.market,
-        mode="backtest", started_at=result.started_at, status="ok",
+        mode="backtest", started_at=result.started_at, status=status,
         finished_at=finished_at, result_json=result.to_dict(),
     )
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import logging
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -31,6 +33,8 @@ from .replay import (
 from .results import BacktestResult, headline, research, summary_run
 
 STAND_IN_NOTE = "Upbit candles standing in for Bithumb's (the same KRW-BTC pair)"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -104,9 +108,13 @@ class Backtest:
                         background=background_writer(self._store), expected_cycles=expected)
         if expected is not None and expected >= BACKGROUND_FROM_CYCLES:
             replay.store.start_background()
+        interrupted = False
         try:
             with _long_lived_objects_frozen():
-                await replay.play(chain(head, candles))
+                try:
+                    await replay.play(chain(head, candles))
+                except asyncio.CancelledError:  # Ctrl-C: keep what was replayed, then stop
+                    interrupted = True
             replay.finish()
         finally:
             try:
@@ -114,9 +122,20 @@ class Backtest:
             finally:
                 replay.store.close()
         if replay.window_start is None:
+            if interrupted:
+                raise asyncio.CancelledError
             raise ConfigError(f"{file.path} has no candle in the window asked for")
+        if interrupted:
+            replay.frame.warnings.append(
+                f"interrupted: the figures cover {replay.window_start:%Y-%m-%d %H:%M} to "
+                f"{replay.window_end:%Y-%m-%d %H:%M} UTC only")
         result = _result(replay, file, ran_at, self._wall.monotonic() - began)
-        self._store.write([summary_run(result, finished_at=self._wall.now())])
+        self._store.write([summary_run(result, finished_at=self._wall.now(),
+                                       status="interrupted" if interrupted else "ok")])
+        if interrupted:
+            log.warning("backtest %s interrupted; what it replayed is recorded (report "
+                        "--backtest %s)", result.backtest_id, result.backtest_id)
+            raise asyncio.CancelledError
         return result
 
 
