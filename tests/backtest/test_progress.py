@@ -114,6 +114,10 @@ def test_a_cancelled_backtest_stops_soon_and_keeps_what_it_replayed(tmp_path: Pa
 
     asyncio.run(cancel_soon())
     with store.engine.connect() as conn:
-        runs = conn.exec_driver_sql("SELECT count(*) FROM cron_runs").scalar()
+        runs = conn.exec_driver_sql(
+            "SELECT count(*) FROM cron_runs WHERE status != 'interrupted'").scalar()
+        summaries = conn.exec_driver_sql(
+            "SELECT count(*) FROM cron_runs WHERE status = 'interrupted'").scalar()
     store.close()
     assert 0 < runs <= YIELD_EVERY  # the cycles replayed so far were written
+    assert summaries == 1  # and the result of the replayed part
