@@ -39,6 +39,7 @@ class ReplayCounts:
     failed_cycles: int = 0
     exits: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    refused_orders: dict[str, int] = field(default_factory=dict)  # by the gate's reason
 
     def record(self, result: CycleResult, *, protective: bool) -> None:
         if protective:
@@ -49,8 +50,13 @@ class ReplayCounts:
         # more than the rest of this per cycle.
         trigger = getattr(result.parts.get("decision"), "trigger", None)
         execution = result.parts.get("execution")
-        if trigger and getattr(execution, "status", None) == "filled":
+        status = getattr(execution, "status", None)
+        if trigger and status == "filled":
             self.exits[trigger] = self.exits.get(trigger, 0) + 1
+        elif status == "refused":  # the gate's reason leads the error: "max_trade_value: ..."
+            error = (getattr(execution, "result_json", None) or {}).get("error") or "refused"
+            reason = error.split(":", 1)[0]
+            self.refused_orders[reason] = self.refused_orders.get(reason, 0) + 1
         if not result.ok:
             self.failed_cycles += 1
             if len(self.errors) < _ERRORS_KEPT:

@@ -235,6 +235,7 @@ def _result(replay: Replay, file: CandleFile, ran_at: datetime, seconds: float) 
             "decision_cycles": counts.decision_cycles,
             "protective_cycles": counts.protective_cycles,
             "protective_exits": counts.exits,
+            "refused_orders": counts.refused_orders,
             "failed_cycles": counts.failed_cycles,
             "errors": counts.errors,
             "postponed_decisions": counts.postponed_decisions,

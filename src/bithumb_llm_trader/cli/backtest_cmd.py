@@ -137,6 +137,10 @@ def summary_table(result: BacktestResult) -> Table:
                       shown(figures.get(name)))
     table.add_row("data", f"{n.count(data['candles_read'])} candles, {n.count(data['gaps'])}"
                   f" gaps ({n.count(data['missing_candles'])} missing)")
+    refused = result.details["cycles"].get("refused_orders") or {}
+    if refused:
+        reasons = ", ".join(f"{reason} {n.count(count)}" for reason, count in refused.items())
+        table.add_row("refused by the gate", f"{n.count(sum(refused.values()))} ({reasons})")
     return table
 
 
