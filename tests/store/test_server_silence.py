@@ -63,7 +63,7 @@ def test_a_silent_server_is_given_up_on_after_the_longest_wait_we_ask_of_it() ->
 def test_postgres_connections_notice_a_peer_that_went_away() -> None:
     pytest.importorskip("psycopg")
     pg = _settings("postgresql+psycopg://root@192.0.2.1:1/test")
-    assert pg["keepalives"] == 1 and pg["tcp_user_timeout"] == SERVER_SILENCE_S * 1000
+    assert pg["keepalives"] == 1
     assert pg["keepalives_idle"] + pg["keepalives_interval"] * pg["keepalives_count"] <= 60
 
 

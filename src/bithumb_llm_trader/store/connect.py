@@ -108,10 +108,12 @@ def _server_args(url: URL) -> dict[str, Any]:
         args.update(charset="utf8mb4", read_timeout=SERVER_SILENCE_S,
                     write_timeout=SERVER_SILENCE_S)
     elif url.get_backend_name() == "postgresql":
-        # libpq has no read timeout; TCP keepalives and an unacknowledged-data limit
-        # notice a server or a network that went away (a dead peer never answers).
+        # libpq has no read timeout; TCP keepalives notice a server or a network that
+        # went away (a dead peer never answers) within a minute of silence. Options
+        # libpq has had since 9.0, unlike tcp_user_timeout (12), which an old client
+        # library would refuse.
         args.update(keepalives=1, keepalives_idle=30, keepalives_interval=10,
-                    keepalives_count=3, tcp_user_timeout=SERVER_SILENCE_S * 1000)
+                    keepalives_count=3)
     return {name: value for name, value in args.items() if name not in url.query}
 
 
@@ -264,7 +266,9 @@ SERVER_SILENCE_S = SCHEMA_LOCK_TIMEOUT_S + 30
 """Seconds a database server may stay silent in the middle of a statement before it
 fails: longer than the longest wait asked of a server (the schema lock), and not
 forever, which is what a hung server or a dropped network would otherwise cost a cycle
-(with its lease and maybe an order in flight). A URL's own setting wins."""
+(with its lease and maybe an order in flight). MariaDB/MySQL's read and write timeouts;
+PostgreSQL relies on TCP keepalives instead (see ``_server_args``). A URL's own setting
+wins."""
 
 _MYSQL_LOCK_NAME_MAX = 64
 _MYSQL_RACE_CODES = frozenset({1050, 1061, 1062, 1826})  # exists: table, key name, entry, FK
