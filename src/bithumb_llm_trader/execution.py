@@ -285,7 +285,11 @@ class OrderExecutor:
         self._store.save_order(
             replace(record, state=state.value, updated_at=self._clock.now(), error=error[:500])
         )
-        log.warning("order %s %s: %s", record.client_order_id, status, error)
+        # A backtest counts the gate's refusals in its result (by reason); a line each
+        # would bury its output (one per refused add over years of candles).
+        counted = status == "refused" and self.mode is Mode.BACKTEST
+        level = logging.INFO if counted else logging.WARNING
+        log.log(level, "order %s %s: %s", record.client_order_id, status, error)
         return OrderReport(client_order_id=record.client_order_id, status=status,
                            error=error, events=tuple(events.events))
 

@@ -1,11 +1,12 @@
 """An order is sent at most once in effect, whatever the network does."""
 
+import logging
 from decimal import Decimal
 
 import pytest
 
 from bithumb_llm_trader.clock import ManualClock
-from bithumb_llm_trader.domain import OrderRequest, OrderState, OrderType, Side
+from bithumb_llm_trader.domain import Mode, OrderRequest, OrderState, OrderType, Side
 from bithumb_llm_trader.errors import AuthError, ExchangeRejected, OrderStateUnknown
 from bithumb_llm_trader.paper import PaperExchange
 
@@ -114,6 +115,26 @@ async def test_a_refusal_by_the_gate_is_recorded_and_nothing_is_sent() -> None:
     assert store.orders["bt-2"].state == "rejected"
     assert (store.orders["bt-2"].error or "").startswith("insufficient_balance")
     assert gateway.posts == []
+
+
+@pytest.mark.parametrize(("mode", "level"), [(Mode.DRY, logging.WARNING),
+                                             (Mode.LIVE, logging.WARNING),
+                                             (Mode.BACKTEST, logging.INFO)])
+async def test_a_refusal_is_a_warning_except_in_a_backtest_which_counts_it(
+        mode: Mode, level: int, caplog: pytest.LogCaptureFixture) -> None:
+    clock = ManualClock(T0)
+    paper = PaperExchange(StaticMarket(), MemoryPaperStore(), strategy="s", clock=clock,
+                          initial_balances={"KRW": D(1_000_000)}, fee_rate=D("0.0025"),
+                          min_order_krw=D(5000))
+    executor = gated_executor(FaultyGateway(paper, (), ()), data=paper, account=paper,
+                              store=MemoryOrderStore(), clock=clock, mode=mode)
+    too_big = OrderRequest(market=KRW_BTC, side=Side.BUY, order_type=OrderType.MARKET,
+                           client_order_id="bt-3", notional=D(5_000_000))
+    with caplog.at_level(logging.INFO, logger="bithumb_llm_trader.execution"):
+        report = await executor.execute(too_big, run_id="r1")
+    assert report.status == "refused"
+    (line,) = [r for r in caplog.records if "bt-3 refused" in r.getMessage()]
+    assert line.levelno == level
 
 
 async def test_auth_errors_stop_the_run() -> None:
