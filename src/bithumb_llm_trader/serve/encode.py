@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
+from ..decision.audit import public_base_url
 from ..store.types import plain_decimal_text
 
 URL_FIELDS = frozenset({"base_url"})
@@ -49,14 +49,12 @@ def _field(name: str, value: Any) -> Any:
 
 
 def public_url(url: str) -> str:
-    """``url`` without credentials: no ``user:password@``, no query, no fragment."""
+    """``url`` without credentials (``decision.public_base_url``, which recorded it so);
+    a URL too malformed to take apart is hidden whole."""
     try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
+        return public_base_url(url) or ""
     except ValueError:
         return "(hidden)"
-    return urlunsplit((parts.scheme, host + port, parts.path, "", ""))
 
 
 def encode_cursor(at: datetime, keys: tuple[str, ...]) -> str:
