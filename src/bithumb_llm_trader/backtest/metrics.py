@@ -73,26 +73,19 @@ class EquityCurve:
 
     def mark(self, value: Decimal, at: datetime | None = None) -> None:
         # Called twice per candle (strategy and buy-and-hold): locals, not attributes.
-        if value is self.last:
-            # The same Decimal again (a flat wallet: most candles): the steps below with
-            # a zero return, which makes no new high or drawdown, and no float() of a
-            # Decimal, the dearest step.
-            self._count = count = self._count + 1
-            mean = self._mean
-            delta = 0.0 - mean
-            self._mean = mean = mean + delta / count
-            self._m2 += delta * (0.0 - mean)
-            if self._previous >= self._peak:
-                self._peak_at = at  # still at the high, which the last mark set
-            return
-        if self.start is None:
+        if value is self.last and self.start is not None:
+            # The same Decimal again (a flat wallet: most candles): a zero return, and
+            # no float() of a Decimal, the dearest step.
+            current, period = self._previous, 0.0
+        elif self.start is None:
             self.begin(value, at)
             return
-        previous = self._previous
-        current = float(value)
-        self.last = value
-        period = current / previous - 1.0 if previous > 0 else 0.0
-        self._previous = current
+        else:
+            previous = self._previous
+            current = float(value)
+            self.last = value
+            period = current / previous - 1.0 if previous > 0 else 0.0
+            self._previous = current
         self._count = count = self._count + 1
         mean = self._mean
         delta = period - mean
