@@ -132,10 +132,10 @@ def test_models_refuses_csv(models_db: str) -> None:
 
 
 def _row(run: str, model: str, shadow: bool, action: str, price: str | None,
-         strategy: str = "alpha") -> tuple[Any, ...]:
+         strategy: str = "alpha", mode: str = "dry") -> tuple[Any, ...]:
     """A ``model_rows_stmt`` row: only what the signal return reads is not a filler."""
     return (run, model, shadow, action, None, 0, 0, None, 0, 1, False, None, strategy,
-            None if price is None else Decimal(price))
+            None if price is None else Decimal(price), mode)
 
 
 def test_the_signal_return_follows_each_models_decisions_alike() -> None:
@@ -159,3 +159,13 @@ def test_the_signal_return_of_several_strategies_is_their_mean() -> None:
     (only,) = comparisons(rows)
     assert only.signal_return == Decimal("0.05")  # (+10% + 0%) / 2
     assert comparisons([_row("a1", "m", False, "buy", None)])[0].signal_return is None
+
+
+def test_a_dry_run_and_a_live_run_are_followed_apart() -> None:
+    """The same strategy in two modes: a dry cycle's price never marks the live position."""
+    rows = [_row("d1", "m", False, "buy", "100", mode="dry"),
+            _row("l1", "m", False, "hold", "200", mode="live"),
+            _row("d2", "m", False, "hold", "110", mode="dry"),
+            _row("l2", "m", False, "hold", "100", mode="live")]
+    (only,) = comparisons(rows)
+    assert only.signal_return == Decimal("0.05")  # dry +10%, live flat: their mean

@@ -12,8 +12,9 @@ decisions would have earned is measured the same way for every model, the primar
 included: the SIGNAL RETURN of following them with the whole stake, from flat at the
 first decision in scope, long from a BUY until a SELL (a HOLD, valid or not, keeps what
 is held), marked at each cycle's last price (``cron_runs.last_price``), before fees;
-``switches`` counts the position changes (each would pay a fee). With several strategies
-in scope it is the mean of their returns. It compares signals like for like; it is not
+``switches`` counts the position changes (each would pay a fee). Each strategy in each
+mode is followed apart (a dry run's prices never mark a live position); with several in
+scope it is the mean of their returns. It compares signals like for like; it is not
 the primary's PnL (sizing, risk, stops, fees and fills are the report's other sections).
 """
 
@@ -67,8 +68,8 @@ def compare_models(source: ReportSource, scope: Scope) -> list[ModelComparison]:
 
 def comparisons(rows: Iterable[Row[Any] | Sequence[Any]]) -> list[ModelComparison]:
     """Rows of ``model_rows_stmt``: run_id, model, shadow, action, hold_reason, prompt
-    and completion tokens, cost, latency, attempts, cached, created_at, strategy and
-    last price, oldest first."""
+    and completion tokens, cost, latency, attempts, cached, created_at, strategy, last
+    price and mode, oldest first."""
     listed = list(rows)
     primary_action = {row[0]: row[3] for row in listed if not row[2]}
     groups: dict[tuple[str, str], list[Sequence[Any]]] = {}
@@ -104,10 +105,10 @@ def _compare(model: str, role: str, rows: list[Sequence[Any]],
 def _signal_return(rows: Sequence[Sequence[Any]]) -> tuple[Decimal | None, int]:
     """The signal return of ``rows`` (one model's decisions, oldest first) and its
     position changes: see the module docstring."""
-    by_strategy: dict[str, list[Sequence[Any]]] = {}
+    by_strategy: dict[tuple[str, str], list[Sequence[Any]]] = {}
     for row in rows:
         if row[13] is not None:  # a cycle without a price (its snapshot failed) marks nothing
-            by_strategy.setdefault(row[12], []).append(row)
+            by_strategy.setdefault((row[12], row[14]), []).append(row)
     returns: list[Decimal] = []
     switches = 0
     for decisions in by_strategy.values():

@@ -209,13 +209,13 @@ def signals_stmt(scope: Scope, dialect: str) -> Select[Any]:
 def model_rows_stmt(scope: Scope) -> Select[Any]:
     """One row per decision of the ``llm`` decider, primary and shadow, for comparing
     models: run id, model, shadow, action, HOLD reason, tokens, cost, latency, HTTP
-    requests, whether cached, time, strategy and the run's last price."""
+    requests, whether cached, time, strategy, the run's last price and its mode."""
     sig, req, runs = s.llm_signals, s.llm_decision_requests, s.cron_runs
     return (
         select(sig.c.run_id, req.c.model, sig.c.shadow, sig.c.action, sig.c.hold_reason,
                sig.c.prompt_tokens, sig.c.completion_tokens, sig.c.cost_usd,
                sig.c.latency_ms, sig.c.attempts, sig.c.cached, sig.c.created_at,
-               sig.c.strategy, runs.c.last_price)
+               sig.c.strategy, runs.c.last_price, runs.c.mode)
         .select_from(sig.join(req, sig.c.request_id == req.c.request_id)
                      .join(runs, sig.c.run_id == runs.c.run_id))
         .where(req.c.decider == "llm", *within(sig, sig.c.created_at, scope, runs=runs))
